@@ -1,0 +1,90 @@
+"""Shared view of the running lab for the lab tests.
+
+The topology comes from where the lab itself comes from: the lab environment's inventory (built by
+orocloud.ops.environment from inventories/lab) and the lab's own additions (molecule/shared/vars/lab.yml).
+Nodes are reached with testinfra's podman backend.
+"""
+
+import functools
+import ipaddress
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import testinfra
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+LAB_VARS = ROOT / "molecule" / "shared" / "vars" / "lab.yml"
+
+
+@functools.cache
+def inventory():
+    """`ansible-inventory --list` of the lab environment (hostvars and groups)."""
+    source = os.environ.get("OROCLOUD_LAB_INVENTORY", str(ROOT / "inventories" / "lab"))
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".build" / "collections"))
+    out = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-inventory"), "-i", source, "--list"],
+        check=True, capture_output=True, text=True, env=env,
+    ).stdout
+    return json.loads(out)
+
+
+@functools.cache
+def lab_vars():
+    return yaml.safe_load(LAB_VARS.read_text())["lab"]
+
+
+def env_nodes():
+    """Inventory host names of the environment's nodes."""
+    return sorted(inventory()["orocloud"]["hosts"])
+
+
+def hostvars(name):
+    return inventory()["_meta"]["hostvars"][name]
+
+
+def probes():
+    return [p["name"] for p in lab_vars()["probes"]]
+
+
+def all_nodes():
+    return env_nodes() + probes()
+
+
+def subnets():
+    """Lab network key -> ip_network: the environment's subnets and the lab's extra ones."""
+    network = hostvars(env_nodes()[0])["orocloud_network"]
+    nets = {key: ipaddress.ip_network(network[key]) for key in ("application", "dmz") if network.get(key)}
+    nets.update({key: ipaddress.ip_network(spec["subnet"]) for key, spec in lab_vars()["networks"].items()})
+    return nets
+
+
+def expected_addresses(name):
+    """Addresses a node must have (the egress uplink is checked by subnet, its address is podman's)."""
+    if name in probes():
+        return set(next(p for p in lab_vars()["probes"] if p["name"] == name)["networks"].values())
+    hv = hostvars(name)
+    return {a for a in (hv["orocloud_address"], hv.get("orocloud_dmz_address"), hv.get("orocloud_public_address")) if a}
+
+
+def roles(name):
+    return hostvars(name)["orocloud_roles"] if name in env_nodes() else ["probe"]
+
+
+def with_role(role):
+    return [n for n in env_nodes() if role in roles(n)]
+
+
+@functools.cache
+def node(name):
+    return testinfra.get_host("podman://" + name)
+
+
+@pytest.fixture(scope="session")
+def nat_node():
+    (nat,) = with_role("nat")
+    return nat
