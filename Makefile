@@ -33,7 +33,7 @@ ACNG_PORT    := 3142
 SCENARIOS    := lab
 
 .PHONY: help setup apt venv collection lab-setup lab-cache lab-image lab-preflight \
-	lint sanity unit build integration test check demo lab-up lab-verify lab-down clean
+	lint sanity targets ansible-test-copy unit build integration test check demo lab-up lab-verify lab-down clean
 
 help:
 	@sed -n 's/^#   //p' $(MAKEFILE_LIST)
@@ -91,27 +91,35 @@ lint: venv collection
 	ansible-lint --offline -q
 	antsibull-changelog lint
 
-# ansible-test wants the collection at .../ansible_collections/orocloud/ops as a real path:
-# sanity runs on a copy of the tracked (and new, not ignored) files, in a git repository of its own.
-SANITY := $(BUILD)/sanity/ansible_collections/orocloud/ops
-# ansible-test in a venv of its own; it installs each test's pinned requirements from PyPI into
-# per-test venvs, whose pip comes from scripts/get-pip-offline.py (ensurepip) instead of a download.
-SANITY_VENV := $(BUILD)/sanity-venv
-$(SANITY_VENV)/bin/ansible-test: requirements.txt | venv
-	$(BIN)/python -m venv $(SANITY_VENV)
-	$(SANITY_VENV)/bin/python -m pip install -q --upgrade pip
-	$(SANITY_VENV)/bin/python -m pip install -q $$(grep '^ansible-core==' requirements.txt)
-	@pip=$$($(SANITY_VENV)/bin/python -c 'import ansible_test._internal.python_requirements as r, inspect, re; \
+# ansible-test wants the collection at .../ansible_collections/orocloud/ops as a real path: it runs
+# on a copy of the tracked (and new, not ignored) files, in a git repository of its own.
+# ansible-test lives in a venv of its own; it installs each sanity test's pinned requirements from
+# PyPI into per-test venvs, whose pip comes from scripts/get-pip-offline.py (ensurepip) instead of
+# a download from outside PyPI.
+ATEST_COPY := $(BUILD)/ansible-test/ansible_collections/orocloud/ops
+ATEST_VENV := $(BUILD)/ansible-test-venv
+ATEST      := cd $(ATEST_COPY) && $(TOOLHOME) PATH=$(ATEST_VENV)/bin:$$PATH $(ATEST_VENV)/bin/ansible-test
+
+$(ATEST_VENV)/bin/ansible-test: requirements.txt | venv
+	$(BIN)/python -m venv $(ATEST_VENV)
+	$(ATEST_VENV)/bin/python -m pip install -q --upgrade pip
+	$(ATEST_VENV)/bin/python -m pip install -q $$(grep '^ansible-core==' requirements.txt)
+
+ansible-test-copy: $(ATEST_VENV)/bin/ansible-test
+	@pip=$$($(ATEST_VENV)/bin/python -c 'import ansible_test._internal.python_requirements as r, inspect, re; \
 		print(re.search(r"pip=.([0-9.]+).", inspect.getsource(r.get_venv_packages)).group(1))'); \
 	install -D -m 0644 scripts/get-pip-offline.py $(BUILD)/home/.ansible/test/cache/get_pip_$${pip//./_}.py
-
-sanity: $(SANITY_VENV)/bin/ansible-test
-	@rm -rf $(BUILD)/sanity && mkdir -p $(SANITY)
+	@rm -rf $(BUILD)/ansible-test && mkdir -p $(ATEST_COPY)
 	@git ls-files -z --cached --others --exclude-standard \
-		| tar --null -T - --ignore-failed-read -cf - 2>/dev/null | tar -xf - -C $(SANITY)
-	@cd $(SANITY) && git init -q && git add -A
-	cd $(SANITY) && $(TOOLHOME) PATH=$(SANITY_VENV)/bin:$$PATH \
-		$(SANITY_VENV)/bin/ansible-test sanity --requirements --python 3.12 --color no
+		| tar --null -T - --ignore-failed-read -cf - 2>/dev/null | tar -xf - -C $(ATEST_COPY)
+	@cd $(ATEST_COPY) && git init -q && git add -A
+
+sanity: ansible-test-copy
+	$(ATEST) sanity --requirements --python 3.12 --color no
+
+# ansible-test integration targets (tests/integration/targets), run on the controller.
+targets: ansible-test-copy
+	$(ATEST) integration --local --python 3.12 --color no
 
 unit: venv collection
 	pytest -q -p no:cacheprovider tests/unit
@@ -133,7 +141,7 @@ integration: lab-setup
 
 check: lint unit
 
-test: lint unit sanity build integration
+test: lint unit sanity targets build integration
 	@echo "make test: all tiers passed"
 
 ## ---------------------------------------------------------------- demo

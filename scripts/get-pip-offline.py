@@ -25,7 +25,7 @@ def main():
         os.environ.pop("PIP_CONFIG_FILE", None)
     else:
         os.environ["PIP_CONFIG_FILE"] = saved
-    sys.argv = ["pip", "install", "--upgrade", *args]
+    sys.argv = ["pip", "install", "--quiet", "--upgrade", *args]
     runpy.run_module("pip", run_name="__main__", alter_sys=True)
 
 

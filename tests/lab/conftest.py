@@ -21,10 +21,14 @@ ROOT = Path(__file__).resolve().parents[2]
 LAB_VARS = ROOT / "molecule" / "shared" / "vars" / "lab.yml"
 
 
+def inventory_source():
+    return os.environ.get("OROCLOUD_LAB_INVENTORY", str(ROOT / "inventories" / "lab"))
+
+
 @functools.cache
 def inventory():
     """`ansible-inventory --list` of the lab environment (hostvars and groups)."""
-    source = os.environ.get("OROCLOUD_LAB_INVENTORY", str(ROOT / "inventories" / "lab"))
+    source = inventory_source()
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".build" / "collections"))
     out = subprocess.run(
         [str(Path(sys.executable).parent / "ansible-inventory"), "-i", source, "--list"],

@@ -114,7 +114,7 @@ def test_application_subnet_goes_out_with_the_nat_address(nat_node):
     listener = threading.Thread(target=listen)
     listener.start()
     client_address = next(iter(expected_addresses(client)))
-    for _ in range(20):
+    for _attempt in range(20):
         if _reachable(web, client_address, 9000):
             break
     listener.join(15)
