@@ -11,7 +11,7 @@ done
 cat <<EOT
 
 Reach a node as Ansible does (application nodes through the bridge):
-  ansible -i inventories/lab -m ansible.builtin.ping all
+  ansible -i inventories/lab/lab.orocloud.yml -m ansible.builtin.ping all
   ssh -F ${OROCLOUD_LAB_DIR:-.build/lab}/ssh_config -J 10.231.2.30 10.231.1.11 hostname
 A shell in a node:   podman exec -it orolab-prod-web1 bash
 Stop the lab:        make lab-down

@@ -22,7 +22,7 @@ LAB_VARS = ROOT / "molecule" / "shared" / "vars" / "lab.yml"
 
 
 def inventory_source():
-    return os.environ.get("OROCLOUD_LAB_INVENTORY", str(ROOT / "inventories" / "lab"))
+    return os.environ.get("OROCLOUD_LAB_INVENTORY", str(ROOT / "inventories" / "lab" / "lab.orocloud.yml"))
 
 
 @functools.cache
@@ -34,7 +34,8 @@ def inventory():
         [str(Path(sys.executable).parent / "ansible-inventory"), "-i", source, "--list"],
         check=True, capture_output=True, text=True, env=env,
     ).stdout
-    return json.loads(out)
+    # Depending on the configuration, values the plugin marked unsafe come as {"__ansible_unsafe": value}.
+    return json.loads(out, object_hook=lambda d: d["__ansible_unsafe"] if set(d) == {"__ansible_unsafe"} else d)
 
 
 @functools.cache
