@@ -128,7 +128,7 @@ unit: venv collection
 build: venv
 	@rm -rf $(BUILD)/dist $(BUILD)/installed && mkdir -p $(BUILD)/dist
 	ansible-galaxy collection build --force --output-path $(BUILD)/dist .
-	ansible-galaxy collection install --offline -p $(BUILD)/installed $(BUILD)/dist/orocloud-ops-$(VERSION).tar.gz
+	ANSIBLE_COLLECTIONS_PATH=$(BUILD)/installed ansible-galaxy collection install --offline -p $(BUILD)/installed $(BUILD)/dist/orocloud-ops-$(VERSION).tar.gz
 	ANSIBLE_COLLECTIONS_PATH=$(BUILD)/installed ansible-doc -l orocloud.ops
 	ANSIBLE_COLLECTIONS_PATH=$(BUILD)/installed ansible-doc -t role -l orocloud.ops
 
