@@ -2,10 +2,26 @@
 SSH where operators need it, and no path between subnets except through the nodes meant to route."""
 
 import ipaddress
+import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
-from conftest import all_nodes, env_nodes, expected_addresses, hostvars, node, probes, roles, subnets, with_role
+from conftest import (
+    ROOT,
+    all_nodes,
+    env_nodes,
+    expected_addresses,
+    hostvars,
+    inventory_source,
+    node,
+    probes,
+    roles,
+    subnets,
+    with_role,
+)
 
 ALL = all_nodes()
 
@@ -125,3 +141,18 @@ def test_application_subnet_has_real_egress_through_the_nat_node():
     """The NAT node's uplink is a routed network: the host's apt cache on it answers a web node."""
     uplink_gateway = str(next(subnets()["egress"].hosts()))
     assert _reachable(with_role("web")[0], uplink_gateway, 3142)
+
+
+def test_ansible_reaches_application_nodes_through_the_bridge():
+    """Ansible's SSH connection to a web node, as the inventory plugin describes it, arrives from the bridge."""
+    (bridge,) = with_role("bridge")
+    web = with_role("web")[0]
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".build" / "collections"), ANSIBLE_NOCOLOR="1")
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible"), "-i", inventory_source(), web, "-o",
+         "-m", "ansible.builtin.command", "-a", "printenv SSH_CONNECTION"],
+        check=False, capture_output=True, text=True, env=env,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    client_address = result.stdout.split("(stdout)")[-1].split()[0]
+    assert client_address == hostvars(bridge)["orocloud_address"]
