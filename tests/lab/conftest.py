@@ -1,7 +1,8 @@
 """Shared view of the running lab for the lab tests.
 
 The topology comes from where the lab itself comes from: the lab environment's inventory (built by
-orocloud.ops.environment from inventories/lab) and the lab's own additions (molecule/shared/vars/lab.yml).
+orocloud.ops.environment from inventories/lab), including what the lab adds around the environment
+(its `orocloud_lab` variable).
 Nodes are reached with testinfra's podman backend.
 """
 
@@ -15,10 +16,8 @@ from pathlib import Path
 
 import pytest
 import testinfra
-import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-LAB_VARS = ROOT / "molecule" / "shared" / "vars" / "lab.yml"
 
 
 def inventory_source():
@@ -40,7 +39,8 @@ def inventory():
 
 @functools.cache
 def lab_vars():
-    return yaml.safe_load(LAB_VARS.read_text())["lab"]
+    """What the lab adds around the environment: the inventory's `orocloud_lab` variable."""
+    return hostvars(env_nodes()[0])["orocloud_lab"]
 
 
 def env_nodes():
