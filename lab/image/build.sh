@@ -50,6 +50,8 @@ done
 printf 'deb %s %s main\ndeb %s %s-updates main\ndeb http://deb.debian.org/debian-security %s-security main\n' \
     "$mirror" "$suite" "$mirror" "$suite" "$suite" >"$rootfs/etc/apt/sources.list"
 rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/archives/*.deb
+# No package lists: make them look old, so that apt's cache_valid_time refreshes them on first use.
+touch -d @0 "$rootfs/var/lib/apt/lists"
 
 tar -C "$rootfs" --numeric-owner -c . | podman import --quiet \
     --change 'CMD ["/sbin/init"]' \
