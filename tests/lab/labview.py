@@ -1,4 +1,4 @@
-"""Shared view of the running lab for the lab tests.
+"""Shared view of a running lab for the lab tests (tests/lab/<scenario>/).
 
 The topology comes from where the lab itself comes from: the lab environment's inventory (built by
 orocloud.ops.environment from inventories/lab), including what the lab adds around the environment
@@ -14,7 +14,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import testinfra
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,7 +88,28 @@ def node(name):
     return testinfra.get_host("podman://" + name)
 
 
-@pytest.fixture(scope="session")
-def nat_node():
-    (nat,) = with_role("nat")
-    return nat
+def converge_in_check_mode(scenario):
+    """Run a scenario's converge playbook with --check --diff; return (returncode, output)."""
+    env = dict(
+        os.environ,
+        ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".build" / "collections"),
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_FORCE_COLOR="0",
+        MOLECULE_PROJECT_DIRECTORY=str(ROOT),
+    )
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", inventory_source(), "--check", "--diff",
+         str(ROOT / "molecule" / scenario / "converge.yml")],
+        check=False, capture_output=True, text=True, env=env,
+    )
+    return result.returncode, result.stdout + result.stderr
+
+
+def recap_changed(output):
+    """Host -> changed count from a play recap."""
+    changed = {}
+    for line in output.splitlines():
+        fields = line.split()
+        if len(fields) > 3 and fields[1] == ":" and fields[3].startswith("changed="):
+            changed[fields[0]] = int(fields[3].split("=")[1])
+    return changed

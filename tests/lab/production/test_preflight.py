@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import ROOT, inventory_source
+from labview import ROOT, inventory_source
 
 
 def _run(argv, **env):

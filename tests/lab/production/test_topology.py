@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import (
+from labview import (
     ROOT,
     all_nodes,
     env_nodes,
