@@ -105,6 +105,15 @@ def converge_in_check_mode(scenario):
     return result.returncode, result.stdout + result.stderr
 
 
+def assert_check_run_changes_nothing(scenario):
+    """A --check --diff run of the scenario's converge succeeds and reports no change on any node."""
+    rc, output = converge_in_check_mode(scenario)
+    assert rc == 0, output[-3000:]
+    changed = recap_changed(output)
+    assert set(env_nodes()) <= set(changed), output[-3000:]
+    assert {host: n for host, n in changed.items() if n and host != "localhost"} == {}
+
+
 def recap_changed(output):
     """Host -> changed count from a play recap."""
     changed = {}
