@@ -426,89 +426,64 @@ from ansible_collections.orocloud.ops.plugins.module_utils._health_check import 
 _IMPACT = dict(type="str", choices=list(IMPACTS))
 
 
+def _checks(rules=None, **options):
+    """A list of checks of one kind: each has a name, its own options and an impact."""
+    spec = dict(type="list", elements="dict", default=[],
+                options=dict(name=dict(type="str"), impact=_IMPACT, **options))
+    spec.update(rules or {})
+    return spec
+
+
 def argument_spec():
     return dict(
         environment_type=dict(type="str", choices=list(ENVIRONMENT_TYPES), default="production"),
         fail_on=dict(type="list", elements="str", choices=list(PRIORITIES), default=["P1", "P2"]),
-        http=dict(
-            type="list",
-            elements="dict",
-            default=[],
-            options=dict(
-                name=dict(type="str"),
-                url=dict(type="str", required=True),
-                method=dict(type="str", choices=["GET", "HEAD"], default="GET"),
-                status_code=dict(type="list", elements="int", default=[200]),
-                body_contains=dict(type="str"),
-                json=dict(type="dict"),
-                host_header=dict(type="str"),
-                server_name=dict(type="str"),
-                headers=dict(type="dict", no_log=True),
-                validate_certs=dict(type="bool", default=True),
-                ca_path=dict(type="path"),
-                timeout=dict(type="float", default=10),
-                impact=_IMPACT,
-            ),
+        http=_checks(
+            url=dict(type="str", required=True),
+            method=dict(type="str", choices=["GET", "HEAD"], default="GET"),
+            status_code=dict(type="list", elements="int", default=[200]),
+            body_contains=dict(type="str"),
+            json=dict(type="dict"),
+            host_header=dict(type="str"),
+            server_name=dict(type="str"),
+            headers=dict(type="dict", no_log=True),
+            validate_certs=dict(type="bool", default=True),
+            ca_path=dict(type="path"),
+            timeout=dict(type="float", default=10),
         ),
-        tcp=dict(
-            type="list",
-            elements="dict",
-            default=[],
-            options=dict(
-                name=dict(type="str"),
-                host=dict(type="str", required=True),
-                port=dict(type="int", required=True),
-                send=dict(type="str"),
-                expect=dict(type="str"),
-                timeout=dict(type="float", default=5),
-                impact=_IMPACT,
-            ),
+        tcp=_checks(
+            host=dict(type="str", required=True),
+            port=dict(type="int", required=True),
+            send=dict(type="str"),
+            expect=dict(type="str"),
+            timeout=dict(type="float", default=5),
         ),
-        tls=dict(
-            type="list",
-            elements="dict",
-            default=[],
-            options=dict(
-                name=dict(type="str"),
-                host=dict(type="str", required=True),
-                port=dict(type="int", default=443),
-                server_name=dict(type="str"),
-                warn_days=dict(type="int", default=30),
-                critical_days=dict(type="int", default=7),
-                expired_impact=dict(type="str", choices=list(IMPACTS), default="outage"),
-                validate_certs=dict(type="bool", default=False),
-                ca_path=dict(type="path"),
-                timeout=dict(type="float", default=10),
-                impact=_IMPACT,
-            ),
+        tls=_checks(
+            host=dict(type="str", required=True),
+            port=dict(type="int", default=443),
+            server_name=dict(type="str"),
+            warn_days=dict(type="int", default=30),
+            critical_days=dict(type="int", default=7),
+            expired_impact=dict(type="str", choices=list(IMPACTS), default="outage"),
+            validate_certs=dict(type="bool", default=False),
+            ca_path=dict(type="path"),
+            timeout=dict(type="float", default=10),
         ),
-        systemd=dict(
-            type="list",
-            elements="dict",
-            default=[],
-            options=dict(
-                name=dict(type="str"),
-                units=dict(type="list", elements="str", required=True),
-                impact=_IMPACT,
-            ),
+        systemd=_checks(
+            units=dict(type="list", elements="str", required=True),
         ),
-        queue=dict(
-            type="list",
-            elements="dict",
-            default=[],
-            options=dict(
-                name=dict(type="str"),
-                command=dict(type="list", elements="str"),
-                sql=dict(type="str"),
-                database=dict(type="str", no_log=True),
-                psql=dict(type="str", default="psql"),
-                max_backlog=dict(type="int", required=True),
-                warn_backlog=dict(type="int"),
-                impact=_IMPACT,
+        queue=_checks(
+            rules=dict(
+                mutually_exclusive=[["command", "sql"]],
+                required_one_of=[["command", "sql"]],
+                required_by={"sql": "database"},
             ),
-            mutually_exclusive=[["command", "sql"]],
-            required_one_of=[["command", "sql"]],
-            required_by={"sql": "database"},
+            command=dict(type="list", elements="str"),
+            sql=dict(type="str"),
+            database=dict(type="str", no_log=True),
+            psql=dict(type="str", default="psql"),
+            max_backlog=dict(type="int", required=True),
+            warn_backlog=dict(type="int"),
         ),
     )
 
