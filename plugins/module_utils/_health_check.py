@@ -10,7 +10,7 @@ Five kinds of check, each a plain dict (the module's options, defaults applied):
 * ``tls``: days left before the certificate of an endpoint expires (warning and critical thresholds).
   The standard library's ``ssl`` fetches the certificate; ``cryptography`` parses it when installed,
   otherwise the dates come from a verified handshake (system CAs or ``ca_path``).
-* ``systemd``: units (or ``fnmatch`` patterns such as ``oro-consumer@*.service``) are active.
+* ``systemd``: units (or ``fnmatch`` patterns such as ``oro-consumer-*@*.service``) are active.
 * ``queue``: a command, or SQL run with ``psql``, prints a backlog count; thresholds.
 
 Each result has a status (``ok``, ``warning``, ``unknown``, ``fail``) and, unless ``ok``, a support

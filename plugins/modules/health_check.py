@@ -208,7 +208,7 @@ options:
         type: str
       units:
         description:
-          - Unit names, or shell patterns such as C(oro-consumer@*.service) (at least one loaded unit must match).
+          - Unit names, or shell patterns such as C(oro-consumer-*@*.service) (at least one loaded unit must match).
           - A timer is active while it waits; check C(oro-cron.timer), not the service it starts.
         type: list
         elements: str
@@ -280,7 +280,7 @@ EXAMPLES = r"""
     tls:
       - {host: 10.231.1.10, server_name: shop.example.com}
     systemd:
-      - {name: consumers, units: ["oro-consumer@*.service"]}
+      - {name: consumers, units: ["oro-consumer-*@*.service"]}
       - {name: web server, units: [nginx.service, php8.2-fpm.service], impact: outage}
   register: health
 

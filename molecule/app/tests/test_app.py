@@ -72,14 +72,20 @@ def test_rows_are_written_and_counted(host, address):
     assert after == {"count": before["count"] + 1, "max_id": row_id}
 
 
-def test_consumers_run_and_consume(host, address):
-    for n in (1, 2):
-        consumer = host.service("oro-consumer@%d" % n)
+QUEUES = ("oro.default", "oro.index", "oro.integration", "oro.system")
+
+
+def test_consumers_run_per_queue_and_consume(host, address):
+    for queue in QUEUES:
+        consumer = host.service("oro-consumer-%s@1" % queue)
         assert consumer.is_running
         assert consumer.is_enabled
-    assert not host.file("/etc/systemd/system/multi-user.target.wants/oro-consumer@3.service").exists
-    unit = host.check_output("systemctl cat oro-consumer@1")
-    assert "oro:message-queue:consume --env=prod" in unit
+        unit = host.check_output("systemctl cat oro-consumer-%s@1", queue)
+        assert "oro:message-queue:consume --env=prod" in unit
+        assert unit.split("ExecStart=")[1].splitlines()[0].endswith(" " + queue)
+        assert not host.file("/etc/systemd/system/multi-user.target.wants/oro-consumer-%s@2.service" % queue).exists
+    # Writing a row queues a message on oro.default, oro:cron one on oro.system: both get consumed.
+    host.check_output("systemctl start oro-cron.service")
     host.check_output("curl -s http://%s/rows/write", address)
     for _attempt in range(20):
         if _json(host, "http://%s/health" % address)["messages_pending"] == 0:
@@ -148,19 +154,33 @@ def test_units_follow_the_node_roles(host, hostvars, playbook):
     rc, out = playbook(APP_PLAYBOOK, "-e", json.dumps({"orocloud_roles": web_only}))
     try:
         assert rc == 0, out
-        for n in (1, 2):
-            assert not host.service("oro-consumer@%d" % n).is_running
-            assert not host.file(units + "multi-user.target.wants/oro-consumer@%d.service" % n).exists
-        for unit in ("oro-consumer@.service", "oro-cron.timer", "oro-cron.service"):
+        for queue in QUEUES:
+            assert not host.service("oro-consumer-%s@1" % queue).is_running
+            assert not host.file(units + "multi-user.target.wants/oro-consumer-%s@1.service" % queue).exists
+            assert not host.file(units + "oro-consumer-%s@.service" % queue).exists
+        for unit in ("oro-cron.timer", "oro-cron.service"):
             assert not host.file(units + unit).exists
         assert host.service("oro-websocket").is_running
     finally:
-        rc, out = playbook(APP_PLAYBOOK, "-e", json.dumps({"app_consumers": 1}))
+        only_default = [{"queue": "oro.default", "consumers": 2}]
+        rc, out = playbook(APP_PLAYBOOK, "-e", json.dumps({"app_consumers": only_default}))
     assert rc == 0, out
-    assert host.service("oro-consumer@1").is_running
-    assert not host.service("oro-consumer@2").is_running
+    assert host.service("oro-consumer-oro.default@1").is_running
+    assert host.service("oro-consumer-oro.default@2").is_running
+    assert not host.service("oro-consumer-oro.index@1").is_running
+    assert not host.file(units + "oro-consumer-oro.index@.service").exists
     assert host.service("oro-cron.timer").is_running
     rc, out = playbook(APP_PLAYBOOK)
     assert rc == 0, out
-    assert host.service("oro-consumer@2").is_running
-    assert host.service("oro-consumer@2").is_enabled
+    assert not host.service("oro-consumer-oro.default@2").is_running
+    for queue in QUEUES:
+        assert host.service("oro-consumer-%s@1" % queue).is_running
+        assert host.service("oro-consumer-%s@1" % queue).is_enabled
+
+
+def test_a_bad_queue_name_stops_the_role_before_anything_changes(host, playbook):
+    units = host.check_output("ls /etc/systemd/system")
+    rc, out = playbook(APP_PLAYBOOK, "-e", json.dumps({"app_consumers": [{"queue": "oro index", "consumers": 1}]}))
+    assert rc != 0
+    assert "app_consumers[0]: queue name 'oro index' may hold only letters, digits" in out
+    assert host.check_output("ls /etc/systemd/system") == units

@@ -117,7 +117,7 @@ def test_problems_in_production_are_classified_and_fail_the_task(node, servers):
         {
             "health_environment_type": "production",
             "health_http": [{"name": "storefront", "url": "http://127.0.0.1:8098/health", "timeout": 2}],
-            "health_systemd": [{"name": "consumers", "units": ["oro-consumer@*.service"]}],
+            "health_systemd": [{"name": "consumers", "units": ["oro-consumer-*@*.service"]}],
             "health_tls": [
                 {
                     "name": "expiring",
@@ -143,7 +143,7 @@ def test_problems_in_production_are_classified_and_fail_the_task(node, servers):
     ]
     checks = {c["name"]: c for c in result["checks"]}
     assert "Connection refused" in checks["storefront"]["message"]
-    assert checks["consumers"]["message"] == "no unit matches oro-consumer@*.service"
+    assert checks["consumers"]["message"] == "no unit matches oro-consumer-*@*.service"
     assert checks["expiring"]["status"] == "warning" and checks["expiring"]["details"]["days_left"] == 9
     assert checks["unreadable"]["status"] == "unknown"
     assert "install python3-cryptography on the node" in checks["unreadable"]["message"]

@@ -509,8 +509,8 @@ class FakeSystemctl:
 
 UNITS = {
     "ssh.service": ("loaded", "active", "running"),
-    "oro-consumer@1.service": ("loaded", "active", "running"),
-    "oro-consumer@2.service": ("loaded", "failed", "failed"),
+    "oro-consumer-oro.default@1.service": ("loaded", "active", "running"),
+    "oro-consumer-oro.index@1.service": ("loaded", "failed", "failed"),
     "oro-cron.timer": ("loaded", "active", "waiting"),
 }
 
@@ -527,12 +527,12 @@ def test_systemd_active_units():
 
 def test_systemd_pattern_with_a_failed_consumer_is_p2():
     check = run_one(
-        "systemd", {"name": "consumers", "units": ["oro-consumer@*.service"], "impact": None}, FakeSystemctl(UNITS)
+        "systemd", {"name": "consumers", "units": ["oro-consumer-*@*.service"], "impact": None}, FakeSystemctl(UNITS)
     )
 
     assert check["status"] == "fail" and check["priority"] == "P2"
-    assert check["message"] == "oro-consumer@2.service failed"
-    assert set(check["details"]["units"]) == {"oro-consumer@1.service", "oro-consumer@2.service"}
+    assert check["message"] == "oro-consumer-oro.index@1.service failed"
+    assert set(check["details"]["units"]) == {"oro-consumer-oro.default@1.service", "oro-consumer-oro.index@1.service"}
 
 
 def test_systemd_missing_units_and_patterns():
