@@ -8,6 +8,8 @@ ANSIBLE_COLLECTIONS_PATH may point elsewhere, so the finder is given both.
 import os
 from pathlib import Path
 
+import pytest
+from ansible.module_utils.common import warnings
 from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
 
 _ROOT = Path(__file__).resolve().parent.parent
@@ -19,3 +21,10 @@ _PATHS = [str(_ROOT / ".build" / "collections")]
 _PATHS += [p for p in os.environ.get("ANSIBLE_COLLECTIONS_PATH", "").split(os.pathsep) if p]
 
 _AnsibleCollectionFinder(paths=_PATHS)._install()  # pylint: disable=protected-access
+
+
+@pytest.fixture(autouse=True)
+def _module_warnings_per_test(monkeypatch):
+    """ansible-core keeps a module's warnings and deprecations in globals: each test starts with none."""
+    monkeypatch.setattr(warnings, "_global_warnings", {})
+    monkeypatch.setattr(warnings, "_global_deprecations", {})
