@@ -62,8 +62,9 @@ def reset(version):
                  "ln -sfn %s/releases/%s %s/current.tmp && mv -T %s/current.tmp %s/current"
                  % (APP, APP, APP, version, APP, APP, APP))
     sh(CRON, "rm -f /var/lib/orocloud/locks/*.lock")
-    sh(LAB + "-prod-db1", "runuser -u postgres -- psql -qc 'DROP DATABASE IF EXISTS oro WITH (FORCE)' "
-                         "&& runuser -u postgres -- createdb -O oro oro")
+    recreate = "runuser -u postgres -- psql -qc 'DROP DATABASE IF EXISTS oro WITH (FORCE)' && " \
+        "runuser -u postgres -- createdb -O oro oro"
+    sh(LAB + "-prod-db1", recreate)
     sh(CRON, CONSOLE + "oro:platform:update --env=prod --force >/dev/null")
     for node in WEB:
         sh(node, "systemctl reload php8.2-fpm && systemctl restart 'oro-consumer-*@*' oro-websocket.service")
@@ -101,7 +102,7 @@ class Load:
 
     def finish(self):
         sh(CLIENT, "touch %s" % self.stop)
-        for _ in range(1200):
+        for _attempt in range(1200):
             out = sh(CLIENT, "cat %s 2>/dev/null" % self.out, check=False)
             if out:
                 return json.loads(out)

@@ -137,7 +137,7 @@ def main(argv=None):
             kwargs={"timeout": args.timeout, "t0": t0, "interval": args.interval},
             daemon=True,
         )
-        for _ in range(args.concurrency)
+        for _client in range(args.concurrency)
     ]
     for thread in threads:
         thread.start()

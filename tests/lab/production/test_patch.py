@@ -113,7 +113,7 @@ def client(command, *args):
 
 def write_rows(count):
     wait_all_in_rotation(60)
-    for _ in range(count):
+    for _row in range(count):
         json.loads(client("curl -sk --max-time 10 %s", lb_url("/rows/write")))
     return json.loads(client("curl -sk --max-time 10 %s", lb_url("/rows/count")))
 
@@ -149,7 +149,7 @@ class Load:
 
     def finish(self):
         client("touch %s", self.stop)
-        for _ in range(600):
+        for _attempt in range(600):
             if node(probes()[0]).run("test -f %s", self.out).rc == 0:
                 return json.loads(client("cat %s", self.out))
             time.sleep(1)
