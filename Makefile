@@ -30,7 +30,7 @@ TOOLHOME    := env HOME=$(BUILD)/home
 APT_PACKAGES := podman runc netavark aardvark-dns iptables debootstrap apt-cacher-ng \
 	openssh-client git curl ca-certificates make
 ACNG_PORT    := 3142
-SCENARIOS    := sshd services access_users load_balancer app development lab
+SCENARIOS    := sshd services access_users vpn load_balancer app development lab
 
 .PHONY: help setup apt venv collection lab-setup lab-cache lab-image lab-preflight \
 	lint sanity targets ansible-test-copy unit build integration test check demo lab-up lab-verify lab-down clean
