@@ -8,13 +8,13 @@ Nodes are reached with testinfra's podman backend.
 
 import functools
 import ipaddress
-import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import testinfra
+from scenario import load_inventory
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,17 +23,9 @@ def inventory_source():
     return os.environ.get("OROCLOUD_LAB_INVENTORY", str(ROOT / "inventories" / "lab" / "lab.orocloud.yml"))
 
 
-@functools.cache
 def inventory():
     """`ansible-inventory --list` of the lab environment (hostvars and groups)."""
-    source = inventory_source()
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".build" / "collections"))
-    out = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-inventory"), "-i", source, "--list"],
-        check=True, capture_output=True, text=True, env=env,
-    ).stdout
-    # Depending on the configuration, values the plugin marked unsafe come as {"__ansible_unsafe": value}.
-    return json.loads(out, object_hook=lambda d: d["__ansible_unsafe"] if set(d) == {"__ansible_unsafe"} else d)
+    return load_inventory(inventory_source())
 
 
 @functools.cache

@@ -6,9 +6,7 @@ and ansible-playbook (enrolment and revocation the way an operator runs them).""
 
 from __future__ import annotations
 
-import functools
 import json
-import os
 import subprocess
 import sys
 import time
@@ -19,7 +17,6 @@ import pytest
 import testinfra
 
 SCENARIO = Path(__file__).resolve().parents[1]
-ROOT = SCENARIO.parents[1]
 INVENTORY = SCENARIO / "inventory" / "hosts.yml"
 BIN = Path(sys.executable).parent
 GATEWAY = "movpn-prod-vpn1"
@@ -28,30 +25,13 @@ CLIENT = "movpn-client1"
 CLIENT_DIR = "/root/vpn-test"
 SERVICE = "openvpn-server@orocloud.service"
 PAM_LOG = "openvpn(pam_google_authenticator)"
+sys.path.insert(0, str(SCENARIO.parents[1] / "tests" / "lab"))
+
+from scenario import ansible_env, load_inventory, project_lab_dir  # noqa: E402
 
 
-def env(**extra):
-    values = dict(
-        os.environ,
-        ANSIBLE_CONFIG=str(ROOT / "tests" / "ansible.cfg"),  # ansible-core defaults, then these:
-        ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".build" / "collections"),
-        ANSIBLE_PIPELINING="True",
-        ANSIBLE_NOCOLOR="True",
-    )
-    values.update(extra)
-    return values
-
-
-@functools.cache
 def inventory():
-    out = subprocess.run(
-        [str(BIN / "ansible-inventory"), "-i", str(INVENTORY), "--list"],
-        check=True,
-        capture_output=True,
-        text=True,
-        env=env(),
-    ).stdout
-    return json.loads(out, object_hook=lambda d: d["__ansible_unsafe"] if set(d) == {"__ansible_unsafe"} else d)
+    return load_inventory(INVENTORY)
 
 
 def hostvars(host):
@@ -59,8 +39,7 @@ def hostvars(host):
 
 
 def lab_dir():
-    base = os.environ.get("OROCLOUD_LAB_DIR") or str(ROOT / ".build" / "lab")
-    return Path(base) / "movpn"
+    return project_lab_dir("movpn")
 
 
 def profile_dir(user):
@@ -187,7 +166,7 @@ def playbook(path, extra_vars=None, verbosity=None, check=False, json_output=Tru
         argv += ["--check", "--diff"]
     extra = {"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"} if json_output else {}
     return subprocess.run(
-        argv, capture_output=True, text=True, timeout=600, env=env(**extra), cwd=str(SCENARIO), check=False
+        argv, capture_output=True, text=True, timeout=600, env=ansible_env(**extra), cwd=str(SCENARIO), check=False
     )
 
 
