@@ -134,14 +134,18 @@ build: venv
 
 integration: lab-setup
 	@for s in $(SCENARIOS); do \
-		echo "== molecule test -s $$s"; \
-		$(TOOLHOME) molecule test -s $$s || exit 1; \
+		scripts/timed molecule:$$s $(TOOLHOME) molecule test -s $$s || exit 1; \
 	done
 	@lab/leftovers.sh
 
 check: lint unit
 
-test: lint unit sanity targets build integration
+# Each tier runs timed (scripts/timed); the figures are printed at the end, also when a tier fails.
+TIERS := lint unit sanity targets build integration
+test:
+	@rm -f $(BUILD)/timings.log
+	@rc=0; for t in $(TIERS); do scripts/timed $$t $(MAKE) --no-print-directory $$t || { rc=$$?; break; }; done; \
+		scripts/timed --report; exit $$rc
 	@echo "make test: all tiers passed"
 
 ## ---------------------------------------------------------------- demo
