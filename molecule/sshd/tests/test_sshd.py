@@ -112,8 +112,9 @@ def test_weak_algorithms_are_refused(address, options, refused):
         ({"sshd_options": {"PasswordAuthentication": True}}, "passwordauthentication is set by the role"),
         ({"sshd_options": {"Match": "User nobody"}}, "match is not allowed in a drop-in"),
         ({"sshd_options": {"Banner": "/etc/issue\nMatch all"}}, "holds a line break"),
+        ({"sshd_allowed_sources": ["10.0.0.0/8", "bastion"]}, '"bastion" is not an address or network'),
     ],
-    ids=["bad-value", "managed-keyword", "match-block", "line-break"],
+    ids=["bad-value", "managed-keyword", "match-block", "line-break", "bad-source"],
 )
 def test_invalid_options_are_rejected_before_reload(node, address, extra_vars, message):
     before = fingerprint(node)
@@ -124,7 +125,9 @@ def test_invalid_options_are_rejected_before_reload(node, address, extra_vars, m
     assert run.rc != 0
     assert message in failure
     assert (
-        "was not changed and sshd was not reloaded" in failure or "sshd_options refused, nothing was changed" in failure
+        "was not changed and sshd was not reloaded" in failure
+        or "sshd_options refused, nothing was changed" in failure
+        or "sshd_allowed_sources refused, nothing was changed" in failure
     )
     assert fingerprint(node) == before, "the drop-in and sshd's process must stay as they were"
     assert ssh(address).returncode == 0
@@ -173,7 +176,7 @@ def test_dropin_shadowed_by_an_earlier_one_is_refused(node, address):
 @pytest.mark.parametrize(
     "extra_vars, message",
     [
-        ({"sshd_options": {"AllowUsers": "nobody"}}, "AllowUsers nobody does not match root@"),
+        ({"sshd_allowed_sources": ["192.0.2.7"]}, "AllowUsers *@192.0.2.7 does not match root@"),
         ({"sshd_options": {"DenyUsers": "root@10.232.4.0/24"}}, "DenyUsers root@10.232.4.0/24 matches root@"),
         ({"sshd_allow_groups": ["ops"]}, "AllowGroups ops matches no group of root (root)"),
         ({"sshd_permit_root_login": "no"}, "PermitRootLogin no refuses root"),
