@@ -19,6 +19,9 @@ One JSON object per line, by default in ``/var/log/orocloud/operations.log``::
   concurrent runs never interleave; it is synced to disk before the module returns.
 * Each entry also goes to syslog (facility ``authpriv``, the journal on the nodes), at ``warning`` for failed
   steps, so a copy leaves the node with the journal.
+* The maintenance modules (``app_console``, ``app_maintenance``, ``app_release``, ``app_services``) record each
+  of their calls themselves with :func:`record_call`; their options are :data:`LOG_ARGUMENT_SPEC` (documented by
+  the ``orocloud.ops.operation_log`` doc fragment).
 
 Runs on managed nodes: Python 3.9+, standard library only.
 """
@@ -31,6 +34,7 @@ import json
 import os
 import pwd
 import re
+import socket
 import stat
 
 from ansible_collections.orocloud.ops.plugins.module_utils._masking import mask_value
@@ -43,6 +47,15 @@ RESULTS = ("ok", "changed", "failed", "skipped")
 SYSLOG_IDENT = "orocloud-ops"
 _RELATIVE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+# The options of every maintenance module that records its calls (doc fragment orocloud.ops.operation_log).
+LOG_ARGUMENT_SPEC = dict(
+    log=dict(type="bool", default=True),
+    log_path=dict(type="path", default=DEFAULT_PATH),
+    log_user=dict(type="str"),
+    log_environment=dict(type="str"),
+    log_run_id=dict(type="str"),
+)
 
 
 class OperationLogError(Exception):
@@ -216,6 +229,73 @@ def to_syslog(entry, syslog_module=None):
         syslog_module.syslog(priority, encode(entry).decode("utf-8").rstrip("\n"))
     finally:
         syslog_module.closelog()
+
+
+def record_call(
+    operation,
+    action,
+    result,
+    details,
+    *,
+    warn,
+    user=None,
+    environment=None,
+    run_id=None,
+    path=DEFAULT_PATH,
+    secrets=(),
+    host=None,
+    group=None,
+):
+    """Record one call of a maintenance module: the entry (secrets masked) appended to the log at ``path`` and
+    sent to syslog, as the operation_log module does. The module calls it at its end, once something ran, never
+    in check mode. Returns the entry written, or None when it could not be written: the operation itself already
+    happened, so instead of an exception ``warn`` (the module's ``warn``) gets the log file and the problem."""
+    try:
+        entry = build_entry(
+            operation,
+            action,
+            result=result,
+            user=user,
+            login=node_login(),
+            host=host or socket.gethostname(),
+            environment=environment,
+            details=details,
+            run_id=run_id,
+            secrets=secrets,
+        )
+        outcome = append(path, entry, group=group or DEFAULT_GROUP)
+    except (OperationLogError, OSError) as exc:
+        problem = str(exc) if path in str(exc) else "%s: %s" % (path, exc)
+        warn("this call was not recorded in the operation log (%s)" % problem)
+        return None
+    for repaired in outcome["repaired"]:
+        warn("%s; owner and mode restored" % repaired)
+    try:
+        to_syslog(entry)
+    except OSError as exc:
+        warn("the entry was written to %s but not to syslog: %s" % (path, exc))
+    return entry
+
+
+def record_module_call(module, operation, action, result, details, *, user=None, secrets=()):
+    """:func:`record_call` with the module's own options (:data:`LOG_ARGUMENT_SPEC`): ``log_user`` (else ``user``,
+    else the node login), ``log_environment``, ``log_run_id`` and ``log_path``; nothing with ``log: false`` or in
+    check mode. Returns the entry written, or None."""
+    params = module.params
+    if not params.get("log") or module.check_mode:
+        return None
+    return record_call(
+        operation,
+        action,
+        result,
+        details,
+        user=params.get("log_user") or user,
+        environment=params.get("log_environment"),
+        run_id=params.get("log_run_id"),
+        path=params.get("log_path") or DEFAULT_PATH,
+        secrets=secrets,
+        warn=module.warn,
+    )
 
 
 # ------------------------------------------------------------------------------------ reading

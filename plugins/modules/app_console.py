@@ -23,6 +23,9 @@ description:
     C(oro:platform:version)). In check mode only read-only commands run; the others are reported as changed
     without running.
   - A non-zero return code fails the task.
+  - Each command that runs (not in check mode) is recorded in the node's operation log - operation C(console),
+    action the command's first word (for example C(oro:platform:update)), details the masked command line, the
+    return code and the duration - read-only commands as V(ok), the others as V(changed), or V(failed).
 author:
   - orocloud.ops contributors (!UNKNOWN)
 requirements:
@@ -30,10 +33,13 @@ requirements:
   - PHP and the application on the node (the contract of C(docs/application.md)).
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - orocloud.ops.operation_log
 attributes:
   check_mode:
     support: full
-    details: Runs read-only commands (O(read_only=true)); reports the others as changed without running them.
+    details:
+      - Runs read-only commands (O(read_only=true)); reports the others as changed without running them.
+      - Records nothing in the operation log.
   diff_mode:
     support: none
   platform:
@@ -118,6 +124,14 @@ EXAMPLES = r"""
   orocloud.ops.app_console:
     command: [cache:warmup]
   become: true
+
+- name: Clear the cache, recorded in the operation log under the run's lock
+  orocloud.ops.app_console:
+    command: [cache:clear]
+    log_user: "{{ patch_lock.lock.user }}"
+    log_run_id: "{{ patch_lock.lock.id }}"
+    log_environment: acme-prod
+  become: true
 """
 
 RETURN = r"""
@@ -179,6 +193,28 @@ skipped_reason:
   returned: when the console is missing in check mode
   type: str
   sample: missing console
+log_entry:
+  description:
+    - The entry written to the operation log (secrets masked), V(null) when nothing was recorded - in check mode,
+      with O(log=false), or when the log could not be written (a warning says why).
+    - See M(orocloud.ops.operation_log) for its fields.
+  returned: always
+  type: dict
+  sample:
+    time: "2026-03-02T10:05:00Z"
+    user: alice
+    login: alice
+    host: acme-prod-web1
+    environment: acme-prod
+    operation: console
+    action: oro:platform:update
+    details:
+      argv: [/usr/bin/php8.2, /var/www/oro/current/bin/console, oro:platform:update, --force, --env=prod]
+      rc: 0
+      seconds: 12.407
+      timed_out: false
+    result: changed
+    run_id: 3f9a0c1e5b7d4a2f8e6c0b1a9d8e7f60
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -192,6 +228,7 @@ from ansible_collections.orocloud.ops.plugins.module_utils._app_console import (
     AppConsoleError,
     run_console,
 )
+from ansible_collections.orocloud.ops.plugins.module_utils._operation_log import LOG_ARGUMENT_SPEC, record_module_call
 
 
 def main():
@@ -206,16 +243,29 @@ def main():
             timeout=dict(type="int", default=DEFAULT_TIMEOUT),
             read_only=dict(type="bool", default=False),
             secrets=dict(type="list", elements="str", default=[], no_log=True),
+            **LOG_ARGUMENT_SPEC,
         ),
         supports_check_mode=True,
     )
-    if module.params["timeout"] < 0:
-        module.fail_json(msg="timeout must be 0 (no limit) or more seconds, got %d" % module.params["timeout"])
+    params = module.params
+    if params["timeout"] < 0:
+        module.fail_json(msg="timeout must be 0 (no limit) or more seconds, got %d" % params["timeout"], log_entry=None)
     try:
-        result = run_console(module.params, check_mode=module.check_mode)
+        result = run_console(params, check_mode=module.check_mode)
     except AppConsoleError as exc:
-        module.fail_json(msg=str(exc))
-    if result.pop("failed", False):
+        module.fail_json(msg=str(exc), log_entry=None)
+    failed = result.pop("failed", False)
+    result["log_entry"] = None
+    if "rc" in result:
+        result["log_entry"] = record_module_call(
+            module,
+            "console",
+            params["command"][0],
+            "failed" if failed else "changed" if result["changed"] else "ok",
+            dict(argv=result["cmd"], rc=result["rc"], seconds=result["duration"], timed_out=result["timed_out"]),
+            secrets=params["secrets"],
+        )
+    if failed:
         module.fail_json(**result)
     module.exit_json(**result)
 

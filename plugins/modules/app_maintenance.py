@@ -26,6 +26,9 @@ description:
   - Leaving maintenance (O(state=off)) runs a health gate first - C(GET) O(health_url) must answer 200 with a
     JSON C(status) of C(ok) (and C(version) O(expect_version) when given). When it does not, the task fails and
     the flag stays, unless O(force=true). The gate runs in check mode too.
+  - Each call that changes something (not in check mode) is recorded in the node's operation log - operation
+    C(maintenance), action the O(state) (V(on), V(off), V(emergency)), details the window (C(duration),
+    C(until)) and O(comment), or for V(off) the health gate's answer; a run that stopped half way as V(failed).
 author:
   - orocloud.ops contributors (!UNKNOWN)
 requirements:
@@ -33,10 +36,13 @@ requirements:
   - C(runuser) (util-linux) for O(method=console) when the module runs as root.
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - orocloud.ops.operation_log
 attributes:
   check_mode:
     support: full
-    details: Changes nothing; the health gate of O(state=off) runs (a C(GET)) and can fail the task.
+    details:
+      - Changes nothing; the health gate of O(state=off) runs (a C(GET)) and can fail the task.
+      - Records nothing in the operation log.
   diff_mode:
     support: full
     details: Whether the node is in maintenance and the record, before and after.
@@ -70,7 +76,9 @@ options:
     description: Why the node is in maintenance (recorded).
     type: str
   user:
-    description: Who puts the node in maintenance (recorded); default the user C(sudo) came from, else the login name.
+    description:
+      - Who puts the node in maintenance (recorded); default the user C(sudo) came from, else the login name.
+      - Also the person named in the operation log, unless O(log_user) is given.
     type: str
   retry_after:
     description: The retry delay in seconds that the flag suggests to clients.
@@ -251,6 +259,24 @@ diff:
   returned: when diff mode is on
   type: dict
   sample: {before: {maintenance: false, record: null}, after: {maintenance: true, record: {mode: "on"}}}
+log_entry:
+  description:
+    - The entry written to the operation log (secrets masked), V(null) when nothing was recorded - nothing changed,
+      check mode, O(log=false), or the log could not be written (a warning says why).
+    - See M(orocloud.ops.operation_log) for its fields.
+  returned: always
+  type: dict
+  sample:
+    time: "2026-03-02T10:00:00Z"
+    user: alice
+    login: alice
+    host: acme-prod-web1
+    environment: acme-prod
+    operation: maintenance
+    action: "on"
+    details: {duration: 30, until: "2026-03-02T10:30:00Z", comment: LTS patch 6.1.2, method: console}
+    result: changed
+    run_id: 3f9a0c1e5b7d4a2f8e6c0b1a9d8e7f60
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -261,6 +287,22 @@ from ansible_collections.orocloud.ops.plugins.module_utils._app_maintenance impo
     MaintenanceError,
     ensure_maintenance,
 )
+from ansible_collections.orocloud.ops.plugins.module_utils._operation_log import LOG_ARGUMENT_SPEC, record_module_call
+
+
+def _log_details(params, result):
+    """What the operation log keeps of the call: the window and the comment, or the health gate's answer."""
+    if params["state"] == "off":
+        health = result.get("health") or {}
+        details = dict(health=health.get("message"), forced=bool(health) and not health.get("ok"))
+    else:
+        record = result.get("record") or {}
+        details = dict(duration=params["duration"], until=record.get("until"), comment=params["comment"])
+    if result.get("method"):
+        details["method"] = result["method"]
+    if result.get("failed"):
+        details["error"] = result["msg"]
+    return details
 
 
 def main():
@@ -286,20 +328,34 @@ def main():
             health_delay=dict(type="float", default=5),
             validate_certs=dict(type="bool", default=True),
             force=dict(type="bool", default=False),
+            **LOG_ARGUMENT_SPEC,
         ),
         supports_check_mode=True,
     )
+    params = module.params
 
     def run(argv, cwd=None):
         return module.run_command(argv, cwd=cwd)
 
     try:
-        result = ensure_maintenance(module.params, run, check_mode=module.check_mode)
+        result = ensure_maintenance(params, run, check_mode=module.check_mode)
     except MaintenanceError as exc:
         message = str(exc).rstrip(".") + (". The run stopped half way." if exc.changed else ". Nothing was changed.")
-        module.fail_json(msg=message, health=exc.health, changed=exc.changed)
+        result = dict(failed=True, msg=message, health=exc.health, changed=exc.changed, warnings=[])
     for warning in result.pop("warnings"):
         module.warn(warning)
+    result["log_entry"] = None
+    if result["changed"]:
+        result["log_entry"] = record_module_call(
+            module,
+            "maintenance",
+            params["state"],
+            "failed" if result.get("failed") else "changed",
+            _log_details(params, result),
+            user=params["user"],
+        )
+    if result.pop("failed", False):
+        module.fail_json(**result)
     if not module._diff:
         del result["diff"]
     module.exit_json(**result)

@@ -28,16 +28,23 @@ description:
     installation) is taken into the record from the C(current) symlink itself.
   - At most O(keep) releases are kept; the oldest installed go first. The current release, the previous one,
     the release O(version) and those in O(protect) are never removed.
+  - Each call that changes something (not in check mode) is recorded in the node's operation log - operation
+    C(release), action C(rollback), C(switch), C(install) (the release unpacked or its layout and links put
+    right) or C(cleanup) (only old releases or leftovers removed), details the version, the current release before
+    and after and the releases removed; a run that stopped half way as V(failed).
 author:
   - orocloud.ops contributors (!UNKNOWN)
 requirements:
   - Python 3.9 or later on the node, standard library only.
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - orocloud.ops.operation_log
 attributes:
   check_mode:
     support: full
-    details: Verifies the artifact (sha256, version) and reports every change it would make, without writing.
+    details:
+      - Verifies the artifact (sha256, version) and reports every change it would make, without writing.
+      - Records nothing in the operation log.
   diff_mode:
     support: full
     details: The current release and the list of releases, before and after.
@@ -221,11 +228,56 @@ diff:
   returned: when diff mode is on
   type: dict
   sample: {before: {current: 6.1.0, releases: ["6.1.0"]}, after: {current: 6.1.1, releases: ["6.1.0", "6.1.1"]}}
+log_entry:
+  description:
+    - The entry written to the operation log, V(null) when nothing was recorded - nothing changed, check mode,
+      O(log=false), or the log could not be written (a warning says why).
+    - See M(orocloud.ops.operation_log) for its fields.
+  returned: always
+  type: dict
+  sample:
+    time: "2026-03-02T10:10:00Z"
+    user: alice
+    login: alice
+    host: acme-prod-web1
+    environment: acme-prod
+    operation: release
+    action: switch
+    details: {version: 6.1.1, state: current, from: 6.1.0, to: 6.1.1, installed: false, removed: ["6.0.9"]}
+    result: changed
+    run_id: 3f9a0c1e5b7d4a2f8e6c0b1a9d8e7f60
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.orocloud.ops.plugins.module_utils._app_release import STATES, ReleaseError, ensure_release
+from ansible_collections.orocloud.ops.plugins.module_utils._operation_log import LOG_ARGUMENT_SPEC, record_module_call
+
+# The action a run that stopped half way was taking.
+_ACTIONS = {"present": "install", "current": "switch", "rolled_back": "rollback"}
+
+
+def _log_action(params, result):
+    """What the run did, for the operation log: rollback, switch, install, or cleanup (only removals)."""
+    if result.get("failed"):
+        return _ACTIONS[params["state"]]
+    if result["rolled_back"]:
+        return "rollback"
+    if result["switched"]:
+        return "switch"
+    if all(change.startswith("remove ") for change in result["changes"]):
+        return "cleanup"
+    return "install"
+
+
+def _log_details(params, result):
+    details = dict(version=params["version"], state=params["state"])
+    if result.get("failed"):
+        details["error"] = result["msg"]
+    else:
+        details["from"] = result["diff"]["before"]["current"]
+        details.update(to=result["current"], installed=result["installed"], removed=result["removed"])
+    return details
 
 
 def main():
@@ -241,15 +293,30 @@ def main():
             owner=dict(type="str", default="www-data"),
             group=dict(type="str", default="www-data"),
             strip_components=dict(type="int", default=1),
+            **LOG_ARGUMENT_SPEC,
         ),
         supports_check_mode=True,
     )
+    params = module.params
     try:
-        result = ensure_release(module.params, check_mode=module.check_mode)
+        result = ensure_release(params, check_mode=module.check_mode)
     except ReleaseError as exc:
         if exc.changed:
-            module.fail_json(msg="%s. The run stopped half way; run it again." % str(exc).rstrip("."), changed=True)
-        module.fail_json(msg="%s. Nothing was changed." % str(exc).rstrip("."), changed=False)
+            message = "%s. The run stopped half way; run it again." % str(exc).rstrip(".")
+        else:
+            message = "%s. Nothing was changed." % str(exc).rstrip(".")
+        result = dict(failed=True, msg=message, changed=exc.changed)
+    result["log_entry"] = None
+    if result["changed"]:
+        result["log_entry"] = record_module_call(
+            module,
+            "release",
+            _log_action(params, result),
+            "failed" if result.get("failed") else "changed",
+            _log_details(params, result),
+        )
+    if result.pop("failed", False):
+        module.fail_json(**result)
     if not module._diff:
         del result["diff"]
     module.exit_json(**result)

@@ -23,6 +23,9 @@ description:
     The units are listed with C(systemctl list-units --type=service,timer --state=active,reloading,activating
     --plain --no-legend --full <patterns>).
   - Units are not enabled or disabled; what starts at boot stays as it was.
+  - Each call that changes something (not in check mode) is recorded in the node's operation log - operation
+    C(services), action C(capture), C(stop) or C(restore), details the units captured, stopped and started; a
+    run that stopped half way as V(failed).
 author:
   - orocloud.ops contributors (!UNKNOWN)
 requirements:
@@ -30,10 +33,13 @@ requirements:
   - systemd (C(systemctl)).
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - orocloud.ops.operation_log
 attributes:
   check_mode:
     support: full
-    details: Lists the running units (read only) and reports what it would capture, stop or start.
+    details:
+      - Lists the running units (read only) and reports what it would capture, stop or start.
+      - Records nothing in the operation log.
   diff_mode:
     support: full
     details: The captured units and the running units, before and after.
@@ -143,6 +149,27 @@ diff:
   returned: when diff mode is on
   type: dict
   sample: {before: {capture: null, running: ["oro-cron.timer"]}, after: {capture: ["oro-cron.timer"], running: []}}
+log_entry:
+  description:
+    - The entry written to the operation log, V(null) when nothing was recorded - nothing changed, check mode,
+      O(log=false), or the log could not be written (a warning says why).
+    - See M(orocloud.ops.operation_log) for its fields.
+  returned: always
+  type: dict
+  sample:
+    time: "2026-03-02T10:00:30Z"
+    user: alice
+    login: alice
+    host: acme-prod-web1
+    environment: acme-prod
+    operation: services
+    action: stop
+    details:
+      captured: ["oro-consumer-oro.default@1.service", "oro-cron.timer"]
+      stopped: ["oro-consumer-oro.default@1.service", "oro-cron.timer"]
+      started: []
+    result: changed
+    run_id: 3f9a0c1e5b7d4a2f8e6c0b1a9d8e7f60
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -154,6 +181,9 @@ from ansible_collections.orocloud.ops.plugins.module_utils._app_services import 
     ServicesError,
     ensure_services,
 )
+from ansible_collections.orocloud.ops.plugins.module_utils._operation_log import LOG_ARGUMENT_SPEC, record_module_call
+
+_ACTIONS = {"captured": "capture", "stopped": "stop", "restored": "restore"}
 
 
 def main():
@@ -163,18 +193,33 @@ def main():
             patterns=dict(type="list", elements="str", default=list(DEFAULT_PATTERNS)),
             state_file=dict(type="path", default=DEFAULT_STATE_FILE),
             recapture=dict(type="bool", default=False),
+            **LOG_ARGUMENT_SPEC,
         ),
         supports_check_mode=True,
     )
+    params = module.params
 
     def run(argv):
         return module.run_command(argv)
 
     try:
-        result = ensure_services(module.params, run, check_mode=module.check_mode)
+        result = ensure_services(params, run, check_mode=module.check_mode)
+        details = {key: result[key] for key in ("captured", "stopped", "started")}
     except ServicesError as exc:
         message = str(exc).rstrip(".") + (". The run stopped half way." if exc.changed else ". Nothing was changed.")
-        module.fail_json(msg=message, changed=exc.changed)
+        result = dict(failed=True, msg=message, changed=exc.changed)
+        details = dict(error=message)
+    result["log_entry"] = None
+    if result["changed"]:
+        result["log_entry"] = record_module_call(
+            module,
+            "services",
+            _ACTIONS[params["state"]],
+            "failed" if result.get("failed") else "changed",
+            details,
+        )
+    if result.pop("failed", False):
+        module.fail_json(**result)
     if not module._diff:
         del result["diff"]
     module.exit_json(**result)

@@ -1,7 +1,7 @@
 # Copyright: contributors to the orocloud.ops collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Unit tests for the operation-log backend: entries, masking, the file's ownership and modes (in tmp_path),
-concurrent appends, syslog, and reading with filters."""
+concurrent appends, syslog, the record of a maintenance module's call, and reading with filters."""
 
 from __future__ import annotations
 
@@ -10,10 +10,13 @@ import grp
 import json
 import multiprocessing
 import os
+import socket
 import stat
 
 import pytest
+import yaml
 
+from ansible_collections.orocloud.ops.plugins.doc_fragments.operation_log import ModuleDocFragment
 from ansible_collections.orocloud.ops.plugins.module_utils import _operation_log as ol
 
 NOW = datetime.datetime(2026, 3, 2, 10, 5, 0, tzinfo=datetime.timezone.utc)
@@ -40,16 +43,46 @@ def log(tmp_path):
     return str(tmp_path / "orocloud" / "operations.log")
 
 
-@pytest.fixture
-def group():
-    """A group that exists on this machine (adm on Debian)."""
+def usable_group():
+    """A group that exists on this machine (adm on Debian), or None."""
     for name in ("adm", "root", "wheel"):
         try:
             grp.getgrnam(name)
         except KeyError:
             continue
         return name
-    pytest.skip("no usable group")
+    return None
+
+
+@pytest.fixture
+def group():
+    name = usable_group()
+    if name is None:
+        pytest.skip("no usable group")
+    return name
+
+
+class ModuleLog:
+    """For the tests of the maintenance modules: their operation log (the default of ``log_path``) in a
+    temporary directory, its group one that exists here, syslog replaced by a list - whatever a test passes,
+    nothing reaches this machine's /var/log or syslog."""
+
+    def __init__(self, monkeypatch, path):
+        self.path = path
+        self.syslog = []
+        monkeypatch.setitem(ol.LOG_ARGUMENT_SPEC["log_path"], "default", path)
+        monkeypatch.setattr(ol, "DEFAULT_GROUP", usable_group() or ol.DEFAULT_GROUP)
+        monkeypatch.setattr(ol, "to_syslog", self.syslog.append)
+
+    def entries(self):
+        return lines(self.path) if os.path.exists(self.path) else []
+
+    def unwritable(self):
+        """A log_path that cannot be written (a file where its directory should be)."""
+        blocker = os.path.join(os.path.dirname(os.path.dirname(self.path)), "not-a-directory")
+        with open(blocker, "w", encoding="utf-8"):
+            pass
+        return os.path.join(blocker, "operations.log")
 
 
 # ------------------------------------------------------------------------------------ entries
@@ -230,6 +263,110 @@ def test_syslog_gets_the_entry_failed_steps_at_warning(result, priority):
         ("syslog", priority, ol.encode(made).decode().rstrip("\n")),
         ("closelog",),
     ]
+
+
+# ------------------------------------------------------------------------------------ a maintenance module's call
+
+
+@pytest.fixture
+def module_log(monkeypatch, log):
+    return ModuleLog(monkeypatch, log)
+
+
+def test_record_call_appends_one_masked_entry_and_sends_it_to_syslog(module_log):
+    warnings = []
+    made = ol.record_call(
+        "console",
+        "oro:platform:update",
+        "changed",
+        {"argv": ["php", "bin/console", "--password=hunter2", "s3cret"], "rc": 0},
+        user="alice",
+        environment="acme-prod",
+        run_id="r1",
+        path=module_log.path,
+        secrets=["s3cret"],
+        warn=warnings.append,
+    )
+
+    assert module_log.entries() == [made] and module_log.syslog == [made] and warnings == []
+    fields = ("user", "login", "host", "environment", "operation", "action", "result", "run_id")
+    assert {k: made[k] for k in fields} == {
+        "user": "alice",
+        "login": ol.node_login(),
+        "host": socket.gethostname(),
+        "environment": "acme-prod",
+        "operation": "console",
+        "action": "oro:platform:update",
+        "result": "changed",
+        "run_id": "r1",
+    }
+    assert made["details"] == {"argv": ["php", "bin/console", "--password=********", "********"], "rc": 0}
+    assert stat.S_IMODE(os.stat(module_log.path).st_mode) == 0o640
+
+
+def test_record_call_names_the_login_when_no_user_is_given(module_log):
+    made = ol.record_call("services", "stop", "changed", {}, path=module_log.path, host="web1", warn=pytest.fail)
+    assert made["user"] == made["login"] == ol.node_login() and made["host"] == "web1"
+    assert made["environment"] is None and made["run_id"] is None
+
+
+@pytest.mark.parametrize(
+    ("kind", "problem"),
+    [
+        ("blocked", "not-a-directory is not a directory"),
+        ("symlink", "is a symbolic link; refusing to write through it"),
+        ("bad result", "result 'done' is not one of ok, changed, failed, skipped"),
+    ],
+)
+def test_record_call_warns_instead_of_failing(module_log, tmp_path, kind, problem):
+    path = module_log.path
+    if kind == "blocked":
+        path = module_log.unwritable()
+    elif kind == "symlink":
+        os.makedirs(os.path.dirname(path))
+        os.symlink(str(tmp_path / "elsewhere"), path)
+    warnings = []
+
+    made = ol.record_call("release", "switch", "done" if kind == "bad result" else "changed", {}, path=path,
+                          warn=warnings.append)
+
+    assert made is None and module_log.syslog == []
+    assert len(warnings) == 1 and warnings[0].startswith("this call was not recorded in the operation log (")
+    assert path in warnings[0] and problem in warnings[0]
+    assert not os.path.isfile(path) and not (tmp_path / "elsewhere").exists()
+
+
+@needs_root
+def test_record_call_restores_the_mode_and_says_so(module_log):
+    ol.record_call("maintenance", "on", "changed", {}, path=module_log.path, warn=pytest.fail)
+    os.chmod(module_log.path, 0o600)
+    warnings = []
+
+    ol.record_call("maintenance", "off", "changed", {}, path=module_log.path, warn=warnings.append)
+
+    assert warnings == ["%s had mode 0600; owner and mode restored" % module_log.path]
+    assert [e["action"] for e in module_log.entries()] == ["on", "off"]
+
+
+def test_record_call_keeps_the_entry_when_syslog_fails(module_log, monkeypatch):
+    def broken(entry):
+        raise OSError("no syslog here")
+
+    monkeypatch.setattr(ol, "to_syslog", broken)
+    warnings = []
+
+    made = ol.record_call("services", "restore", "changed", {}, path=module_log.path, warn=warnings.append)
+
+    assert module_log.entries() == [made]
+    assert warnings == ["the entry was written to %s but not to syslog: no syslog here" % module_log.path]
+
+
+def test_log_argument_spec_is_what_the_doc_fragment_documents():
+    documented = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]
+    assert set(documented) == set(ol.LOG_ARGUMENT_SPEC)
+    for name, spec in ol.LOG_ARGUMENT_SPEC.items():
+        assert documented[name]["type"] == spec["type"], name
+        assert documented[name].get("default") == spec.get("default"), name
 
 
 # ------------------------------------------------------------------------------------ reading

@@ -13,6 +13,7 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.orocloud.ops.plugins.modules import app_console
+from ansible_collections.orocloud.ops.tests.unit.plugins.module_utils.test_operation_log import ModuleLog
 
 ME = pwd.getpwuid(os.geteuid()).pw_name
 CONSOLE = """\
@@ -31,6 +32,17 @@ def _as_on_a_target(monkeypatch):
     from ansible.module_utils import _internal
 
     monkeypatch.setattr(_internal, "is_controller", False)
+
+
+@pytest.fixture(autouse=True)
+def oplog(monkeypatch, tmp_path):
+    """The operation log in tmp_path, syslog a list."""
+    return ModuleLog(monkeypatch, str(tmp_path / "oplog" / "operations.log"))
+
+
+def warnings(result):
+    """The warnings' texts (ansible-core 2.19+ returns them as structured events)."""
+    return [w["event"]["msg"] if isinstance(w, dict) else w for w in result.get("warnings", [])]
 
 
 @pytest.fixture
@@ -111,3 +123,70 @@ def test_timeout_fails_with_the_time(capsys, app_root):
 def test_errors_name_the_problem(capsys, app_root, extra, message):
     code, result, _out = run(capsys, **console_args(app_root, ["cache:warmup"], **extra))
     assert code == 1 and message in result["msg"]
+
+
+# ------------------------------------------------------------------------------------ the operation log
+
+
+def test_each_command_that_ran_is_recorded_once(capsys, app_root, oplog):
+    who = dict(log_user="alice", log_environment="acme-prod", log_run_id="r1")
+    results = [
+        run(capsys, **console_args(app_root, ["oro:platform:version"], read_only=True, **who))[1],
+        run(capsys, **console_args(app_root, ["oro:platform:update", "--force"], **who))[1],
+        run(capsys, **console_args(app_root, ["fail", "--token=tok3n"], **who))[1],
+    ]
+
+    entries = oplog.entries()
+    assert [r["log_entry"] for r in results] == entries == oplog.syslog
+    assert [(e["operation"], e["action"], e["result"]) for e in entries] == [
+        ("console", "oro:platform:version", "ok"),
+        ("console", "oro:platform:update", "changed"),
+        ("console", "fail", "failed"),
+    ]
+    assert {(e["user"], e["environment"], e["run_id"]) for e in entries} == {("alice", "acme-prod", "r1")}
+    first = entries[0]["details"]
+    assert first["argv"] == results[0]["cmd"] and first["rc"] == 0 and first["timed_out"] is False
+    assert first["seconds"] == results[0]["duration"]
+    assert entries[2]["details"]["argv"][2:] == ["fail", "--token=********", "--env=prod"]
+    assert entries[2]["details"]["rc"] == 1
+
+
+def test_a_timed_out_command_is_recorded_as_failed(capsys, app_root, oplog):
+    code, result, _out = run(capsys, **console_args(app_root, ["sleep"], timeout=1))
+    assert code == 1
+    (entry,) = oplog.entries()
+    assert entry == result["log_entry"] and entry["result"] == "failed" and entry["details"]["timed_out"] is True
+    assert entry["user"] == entry["login"]
+
+
+def test_secrets_given_to_the_module_are_masked_in_the_log(capsys, app_root, oplog):
+    code, result, _out = run(capsys, **console_args(app_root, ["oro:config:update", "smtp_pass", "hunter2"]))
+    assert code == 0 and result["log_entry"]["details"]["argv"][2:5] == ["oro:config:update", "smtp_pass", "********"]
+    with open(oplog.path, encoding="utf-8") as handle:
+        assert "hunter2" not in handle.read()
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        dict(_ansible_check_mode=True),
+        dict(_ansible_check_mode=True, read_only=True),
+        dict(log=False),
+        dict(release="7.0.0"),
+        dict(user="no-such-user"),
+    ],
+    ids=["check-mode", "check-mode-read-only", "log-false", "no-console", "no-user"],
+)
+def test_nothing_is_recorded_when_nothing_ran_or_logging_is_off(capsys, app_root, oplog, extra):
+    _code, result, _out = run(capsys, **console_args(app_root, ["oro:platform:version"], **extra))
+    assert result["log_entry"] is None and oplog.entries() == [] and oplog.syslog == []
+
+
+def test_an_unwritable_log_is_a_warning_not_a_failure(capsys, app_root, oplog):
+    path = oplog.unwritable()
+    code, result, _out = run(capsys, **console_args(app_root, ["cache:warmup"], log_path=path))
+    assert code == 0 and result["changed"] is True and result["rc"] == 0
+    assert result["log_entry"] is None
+    (warning,) = warnings(result)
+    assert warning.startswith("this call was not recorded in the operation log (%s: " % path)
+    assert warning.endswith("not-a-directory is not a directory)")

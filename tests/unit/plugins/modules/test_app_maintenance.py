@@ -16,6 +16,7 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.orocloud.ops.plugins.modules import app_maintenance
+from ansible_collections.orocloud.ops.tests.unit.plugins.module_utils.test_operation_log import ModuleLog
 
 OWNER = {"app_user": pwd.getpwuid(os.geteuid()).pw_name, "app_group": grp.getgrgid(os.getegid()).gr_name}
 
@@ -26,6 +27,12 @@ def _as_on_a_target(monkeypatch):
     from ansible.module_utils import _internal
 
     monkeypatch.setattr(_internal, "is_controller", False)
+
+
+@pytest.fixture(autouse=True)
+def oplog(monkeypatch, tmp_path):
+    """The operation log in tmp_path, syslog a list."""
+    return ModuleLog(monkeypatch, str(tmp_path / "oplog" / "operations.log"))
 
 
 @pytest.fixture
@@ -148,3 +155,83 @@ def test_wrong_arguments_fail_clearly(capsys, shared, args, message):
 
     assert code == 1 and result["failed"] is True
     assert message in result["msg"]
+
+
+# ------------------------------------------------------------------------------------ the operation log
+
+
+def test_each_change_is_recorded_once_none_in_check_mode(capsys, shared, health, oplog):
+    args = dict(app_root=str(shared.parent), method="file", log_environment="acme-prod", log_run_id="r1", **OWNER)
+    on = dict(state="on", duration=20, comment="patch 6.1.2, db password=hunter2", user="alice", **args)
+    off = dict(state="off", health_url=health.url, expect_version="6.1.2", log_user="bob", **args)
+
+    results = [run(capsys, _ansible_check_mode=True, **on)[1], run(capsys, **on)[1], run(capsys, **on)[1]]
+    results += [run(capsys, _ansible_check_mode=True, **off)[1], run(capsys, **off)[1], run(capsys, **off)[1]]
+
+    entries = oplog.entries()
+    assert [r["log_entry"] for r in results] == [None, entries[0], None, None, entries[1], None]
+    assert entries == oplog.syslog
+    assert [(e["operation"], e["action"], e["result"], e["user"]) for e in entries] == [
+        ("maintenance", "on", "changed", "alice"),
+        ("maintenance", "off", "changed", "bob"),
+    ]
+    assert {(e["environment"], e["run_id"]) for e in entries} == {("acme-prod", "r1")}
+    assert entries[0]["details"] == {
+        "duration": 20,
+        "until": results[1]["record"]["until"],
+        "comment": "patch 6.1.2, db password=********",
+        "method": "file",
+    }
+    assert entries[1]["details"] == {
+        "health": "GET %s: status 200, ok, version 6.1.2" % health.url,
+        "forced": False,
+        "method": "file",
+    }
+
+
+def test_a_forced_exit_is_recorded_as_forced_a_refused_one_not(capsys, shared, health, oplog):
+    args = dict(app_root=str(shared.parent), method="file", **OWNER)
+    run(capsys, state="emergency", duration=5, log=False, **args)
+    health.answer = (503, '{"status":"fail"}')
+    off = dict(state="off", health_url=health.url, health_attempts=1, **args)
+
+    code, result = run(capsys, **off)
+    assert code == 1 and result["log_entry"] is None and oplog.entries() == []  # refused: nothing changed
+
+    code, result = run(capsys, force=True, **off)
+    assert code == 0
+    (entry,) = oplog.entries()
+    assert entry == result["log_entry"] and entry["details"]["forced"] is True
+    assert entry["user"] == entry["login"]
+
+
+def test_a_run_that_stopped_half_way_is_recorded_as_failed(capsys, shared, oplog, monkeypatch):
+    def half_way(params, run, check_mode):
+        raise app_maintenance.MaintenanceError("the record cannot be written", changed=True)
+
+    monkeypatch.setattr(app_maintenance, "ensure_maintenance", half_way)
+
+    code, result = run(capsys, state="on", app_root=str(shared.parent), duration=5, comment="LTS 6.1.2", **OWNER)
+
+    assert code == 1 and result["changed"] is True
+    assert result["msg"] == "the record cannot be written. The run stopped half way."
+    (entry,) = oplog.entries()
+    assert entry == result["log_entry"] and (entry["action"], entry["result"]) == ("on", "failed")
+    assert entry["details"] == {"duration": 5, "until": None, "comment": "LTS 6.1.2", "error": result["msg"]}
+
+
+def test_a_refusal_that_changed_nothing_is_not_recorded(capsys, shared, oplog):
+    code, result = run(capsys, state="on", app_root=str(shared.parent), duration=0, **OWNER)
+    assert code == 1 and result["changed"] is False and result["log_entry"] is None and oplog.entries() == []
+
+
+def test_an_unwritable_log_is_a_warning_not_a_failure(capsys, shared, oplog):
+    path = oplog.unwritable()
+    code, result = run(capsys, state="on", app_root=str(shared.parent), method="file", duration=5, log_path=path,
+                       **OWNER)
+
+    assert code == 0 and result["changed"] is True and result["log_entry"] is None
+    assert (shared / "maintenance.flag").exists()
+    assert [w for w in warnings(result) if "operation log" in w] == [
+        "this call was not recorded in the operation log (%s: %s is not a directory)" % (path, os.path.dirname(path))
+    ]

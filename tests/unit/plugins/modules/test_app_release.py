@@ -15,6 +15,7 @@ from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.orocloud.ops.plugins.modules import app_release
 from ansible_collections.orocloud.ops.tests.unit.plugins.module_utils.test_app_release import make_tarball
+from ansible_collections.orocloud.ops.tests.unit.plugins.module_utils.test_operation_log import ModuleLog
 
 OWNER = {"owner": pwd.getpwuid(os.geteuid()).pw_name, "group": grp.getgrgid(os.getegid()).gr_name}
 
@@ -25,6 +26,17 @@ def _as_on_a_target(monkeypatch):
     from ansible.module_utils import _internal
 
     monkeypatch.setattr(_internal, "is_controller", False)
+
+
+@pytest.fixture(autouse=True)
+def oplog(monkeypatch, tmp_path):
+    """The operation log in tmp_path, syslog a list."""
+    return ModuleLog(monkeypatch, str(tmp_path / "oplog" / "operations.log"))
+
+
+def warnings(result):
+    """The warnings' texts (ansible-core 2.19+ returns them as structured events)."""
+    return [w["event"]["msg"] if isinstance(w, dict) else w for w in result.get("warnings", [])]
 
 
 def run(capsys, **args):
@@ -94,3 +106,88 @@ def test_wrong_arguments_fail_clearly(capsys, tmp_path, args, message):
 
     assert code == 1 and result["failed"] is True
     assert message in result["msg"]
+
+
+# ------------------------------------------------------------------------------------ the operation log
+
+
+def test_each_change_is_recorded_with_its_action(capsys, tmp_path, oplog):
+    root = str(tmp_path / "oro")
+    who = dict(log_user="alice", log_environment="acme-prod", log_run_id="r1", app_root=root, **OWNER)
+    artifacts = {v: make_tarball(tmp_path, v) for v in ("6.1.0", "6.1.1")}
+    calls = [
+        dict(version="6.1.0", artifact=artifacts["6.1.0"], state="present", _ansible_check_mode=True),
+        dict(version="6.1.0", artifact=artifacts["6.1.0"], state="present"),
+        dict(version="6.1.0", state="present"),
+        dict(version="6.1.0", state="current"),
+        dict(version="6.1.1", artifact=artifacts["6.1.1"], state="current"),
+        dict(version="6.1.1", state="rolled_back"),
+        dict(version="6.1.1", state="rolled_back"),
+    ]
+
+    results = [run(capsys, **who, **call)[1] for call in calls]
+
+    entries = oplog.entries()
+    assert [r["log_entry"] for r in results] == [None, entries[0], None, entries[1], entries[2], entries[3], None]
+    assert entries == oplog.syslog
+    assert [(e["operation"], e["action"], e["result"]) for e in entries] == [
+        ("release", "install", "changed"),
+        ("release", "switch", "changed"),
+        ("release", "switch", "changed"),
+        ("release", "rollback", "changed"),
+    ]
+    assert {(e["user"], e["environment"], e["run_id"]) for e in entries} == {("alice", "acme-prod", "r1")}
+    assert [e["details"] for e in entries] == [
+        {"version": "6.1.0", "state": "present", "from": None, "to": None, "installed": True, "removed": []},
+        {"version": "6.1.0", "state": "current", "from": None, "to": "6.1.0", "installed": False, "removed": []},
+        {"version": "6.1.1", "state": "current", "from": "6.1.0", "to": "6.1.1", "installed": True, "removed": []},
+        {"version": "6.1.1", "state": "rolled_back", "from": "6.1.1", "to": "6.1.0", "installed": False, "removed": []},
+    ]
+
+
+def test_removing_old_releases_only_is_a_cleanup(capsys, tmp_path, oplog):
+    root = str(tmp_path / "oro")
+    for version in ("6.1.0", "6.1.1", "6.1.2"):
+        code, _r = run(
+            capsys, app_root=root, version=version, artifact=make_tarball(tmp_path, version), keep=0, log=False, **OWNER
+        )
+        assert code == 0
+
+    code, result = run(capsys, app_root=root, version="6.1.2", keep=2, **OWNER)
+
+    assert code == 0 and result["removed"] == ["6.1.0"]
+    (entry,) = oplog.entries()
+    assert entry == result["log_entry"] and entry["action"] == "cleanup" and entry["details"]["removed"] == ["6.1.0"]
+    assert entry["user"] == entry["login"] and entry["run_id"] is None
+
+
+def test_a_run_that_stopped_half_way_is_recorded_as_failed_a_refusal_not(capsys, tmp_path, oplog, monkeypatch):
+    artifact = make_tarball(tmp_path, "6.1.1", content="6.1.0\n")
+    code, result = run(capsys, app_root=str(tmp_path / "oro"), version="6.1.1", artifact=artifact, **OWNER)
+    assert code == 1 and result["log_entry"] is None and oplog.entries() == []
+
+    def half_way(params, check_mode):
+        raise app_release.ReleaseError("/var/www/oro/current: Permission denied", changed=True)
+
+    monkeypatch.setattr(app_release, "ensure_release", half_way)
+    code, result = run(capsys, app_root=str(tmp_path / "oro"), version="6.1.1", state="rolled_back", **OWNER)
+
+    assert code == 1 and result["changed"] is True
+    (entry,) = oplog.entries()
+    assert entry == result["log_entry"] and (entry["action"], entry["result"]) == ("rollback", "failed")
+    assert entry["details"] == {"version": "6.1.1", "state": "rolled_back", "error": result["msg"]}
+    assert result["msg"] == "/var/www/oro/current: Permission denied. The run stopped half way; run it again."
+
+
+def test_an_unwritable_log_is_a_warning_not_a_failure(capsys, tmp_path, oplog):
+    path = oplog.unwritable()
+    artifact = make_tarball(tmp_path, "6.1.0")
+    code, result = run(
+        capsys, app_root=str(tmp_path / "oro"), version="6.1.0", artifact=artifact, log_path=path, **OWNER
+    )
+
+    assert code == 0 and result["changed"] is True and result["current"] == "6.1.0"
+    assert result["log_entry"] is None and oplog.entries() == []
+    assert warnings(result) == [
+        "this call was not recorded in the operation log (%s: %s is not a directory)" % (path, os.path.dirname(path))
+    ]

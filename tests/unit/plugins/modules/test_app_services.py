@@ -6,6 +6,7 @@ the fake systemd of the backend's tests behind AnsibleModule.run_command."""
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from ansible.module_utils.basic import AnsibleModule
@@ -13,6 +14,7 @@ from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.orocloud.ops.plugins.modules import app_services
 from ansible_collections.orocloud.ops.tests.unit.plugins.module_utils.test_app_services import RUNNING, node
+from ansible_collections.orocloud.ops.tests.unit.plugins.module_utils.test_operation_log import ModuleLog
 
 
 @pytest.fixture(autouse=True)
@@ -21,6 +23,17 @@ def _as_on_a_target(monkeypatch):
     from ansible.module_utils import _internal
 
     monkeypatch.setattr(_internal, "is_controller", False)
+
+
+@pytest.fixture(autouse=True)
+def oplog(monkeypatch, tmp_path):
+    """The operation log in tmp_path, syslog a list."""
+    return ModuleLog(monkeypatch, str(tmp_path / "oplog" / "operations.log"))
+
+
+def warnings(result):
+    """The warnings' texts (ansible-core 2.19+ returns them as structured events)."""
+    return [w["event"]["msg"] if isinstance(w, dict) else w for w in result.get("warnings", [])]
 
 
 @pytest.fixture
@@ -67,3 +80,63 @@ def test_wrong_state_fails_clearly(capsys, tmp_path, systemd):
     code, result = run(capsys, state="paused", state_file=str(tmp_path / "services.json"))
 
     assert code == 1 and "value of state must be one of: captured, stopped, restored" in result["msg"]
+
+
+# ------------------------------------------------------------------------------------ the operation log
+
+
+def test_each_change_is_recorded_once_none_in_check_mode(capsys, tmp_path, systemd, oplog):
+    args = dict(
+        state_file=str(tmp_path / "services.json"), log_user="alice", log_environment="acme-prod", log_run_id="r1"
+    )
+    states = ["captured", "stopped", "stopped", "restored", "restored"]
+
+    checked = [run(capsys, state=state, _ansible_check_mode=True, **args)[1] for state in ("captured", "stopped")]
+    results = [run(capsys, state=state, **args)[1] for state in states]
+
+    entries = oplog.entries()
+    assert [r["log_entry"] for r in checked] == [None, None]
+    assert [r["log_entry"] for r in results] == [entries[0], entries[1], None, entries[2], None]
+    assert entries == oplog.syslog
+    assert [(e["operation"], e["action"], e["result"]) for e in entries] == [
+        ("services", "capture", "changed"),
+        ("services", "stop", "changed"),
+        ("services", "restore", "changed"),
+    ]
+    assert {(e["user"], e["environment"], e["run_id"]) for e in entries} == {("alice", "acme-prod", "r1")}
+    assert [e["details"] for e in entries] == [
+        {"captured": RUNNING, "stopped": [], "started": []},
+        {"captured": [], "stopped": RUNNING, "started": []},
+        {"captured": [], "stopped": [], "started": RUNNING},
+    ]
+
+
+def test_a_run_that_stopped_half_way_is_recorded_as_failed(capsys, tmp_path, systemd, oplog):
+    systemd.stuck.add("oro-websocket.service")
+
+    code, result = run(capsys, state="stopped", state_file=str(tmp_path / "services.json"))
+
+    assert code == 1 and result["changed"] is True
+    (entry,) = oplog.entries()
+    assert entry == result["log_entry"] and (entry["action"], entry["result"]) == ("stop", "failed")
+    assert entry["details"] == {"error": result["msg"]} and entry["user"] == entry["login"]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [dict(log=False), dict(patterns=["--all"])],
+    ids=["log-false", "refused"],
+)
+def test_nothing_is_recorded_with_log_false_or_when_nothing_changed(capsys, tmp_path, systemd, oplog, extra):
+    _code, result = run(capsys, state="stopped", state_file=str(tmp_path / "services.json"), **extra)
+    assert result["log_entry"] is None and oplog.entries() == [] and oplog.syslog == []
+
+
+def test_an_unwritable_log_is_a_warning_not_a_failure(capsys, tmp_path, systemd, oplog):
+    path = oplog.unwritable()
+    code, result = run(capsys, state="stopped", state_file=str(tmp_path / "services.json"), log_path=path)
+
+    assert code == 0 and result["stopped"] == RUNNING and result["log_entry"] is None
+    assert warnings(result) == [
+        "this call was not recorded in the operation log (%s: %s is not a directory)" % (path, os.path.dirname(path))
+    ]
