@@ -99,7 +99,8 @@ def _spec(name, roles, attach, by_key, lab):
         "home_gateway": by_key[next(iter(attach))]["gateway"],
         "cap_add": sorted({c for r in roles for c in caps.get(r, [])}),
         "device": sorted({d for r in roles for d in devices.get(r, [])}),
-        "sysctl": {"net.ipv4.ip_forward": "1"} if routers.intersection(roles) else {},
+        # Set at creation either way: a new network namespace may start out forwarding, and only routers may.
+        "sysctl": {"net.ipv4.ip_forward": "1" if routers.intersection(roles) else "0"},
     }
 
 

@@ -21,14 +21,12 @@ from conftest import (
     SERVICE,
     fresh_code,
     hostvars,
-    journal,
-    now,
     playbook,
     profile_dir,
-    ssh_banner,
     tasks,
     totp,
 )
+from vpnlab import journal, now, ssh_banner, wait_for
 
 GW = hostvars(GATEWAY)
 BRIDGE_DMZ = hostvars(BRIDGE)["orocloud_dmz_address"]
@@ -48,16 +46,6 @@ def _wrong_code(user):
     authenticator = totp(user)
     valid = {authenticator.at(time.time() + offset) for offset in (-60, -30, 0, 30, 60)}
     return next(code for code in ("%06d" % n for n in range(123456, 999999, 7919)) if code not in valid)
-
-
-def _wait_for(predicate, timeout, step=1.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    return predicate()
 
 
 # ------------------------------------------------------------------------------------ the server
@@ -169,7 +157,7 @@ def test_certificate_and_current_code_connect_and_reach_the_bridge(alice, vpn, c
     for address in (BRIDGE_DMZ, BRIDGE_APP):
         assert ssh_banner(client, address) == "SSH-2.0", address
     # masqueraded: the bridge host sees the gateway's DMZ address, not the pool
-    seen = _wait_for(lambda: journal(bridge, since, "-t", "sshd"), 10)
+    seen = wait_for(lambda: journal(bridge, since, "-t", "sshd"), 10)
     assert GW["orocloud_address"] in seen and str(POOL.network_address)[:-1] not in seen
 
 
@@ -186,7 +174,7 @@ def test_session_outlives_renegotiation_without_a_new_code(alice, vpn, client, g
         log = journal(gateway, alice["since"], "-u", SERVICE)
         return "TLS: Username/auth-token authentication succeeded for username 'alice'" in log
 
-    assert _wait_for(renegotiated, 70, step=2), "no renegotiation on the token within 70 s (reneg-sec 30)"
+    assert wait_for(renegotiated, 70, step=2), "no renegotiation on the token within 70 s (reneg-sec 30)"
     assert vpn.running(alice)
     assert ssh_banner(client, BRIDGE_DMZ) == "SSH-2.0"
     pam = journal(gateway, alice["since"], "-t", PAM_LOG)
@@ -253,14 +241,14 @@ def test_revocation_ends_the_session_and_refuses_the_certificate(erin, vpn, gate
     assert proc.returncode == 0 and stats["changed"] >= 1
     assert revoked["changed"] and revoked["sessions_dropped"] == 1 and len(revoked["revoked_serials"]) == 1
 
-    assert _wait_for(lambda: not vpn.running(session), 15), "the client kept running after revocation"
+    assert wait_for(lambda: not vpn.running(session), 15), "the client kept running after revocation"
     assert "server-pushed-halt" in vpn.log(session)
     assert not gateway.file("/etc/openvpn/otp/erin").exists
 
     again = vpn.connect("erin", totp("erin").now())
     assert again["result"] != "connected", vpn.log(again)
     serial = revoked["revoked_serials"][0]
-    assert _wait_for(
+    assert wait_for(
         lambda: "certificate revoked: CN=erin, serial=%s" % serial in journal(gateway, since, "-u", SERVICE), 10
     )
 

@@ -27,8 +27,10 @@ ALL = all_nodes()
 
 
 def _ipv4(name):
+    """The node's addresses on the lab's networks (not the VPN gateway's tunnel to its clients)."""
     out = node(name).check_output("ip -4 -o addr show scope global")
-    return {ipaddress.ip_interface(line.split()[3]) for line in out.splitlines()}
+    fields = [line.split() for line in out.splitlines()]
+    return {ipaddress.ip_interface(f[3]) for f in fields if not f[1].startswith("tun")}
 
 
 def _reachable(src, address, port=22):
