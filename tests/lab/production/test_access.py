@@ -285,3 +285,16 @@ def test_only_the_bridge_host_may_log_in_to_the_application_subnet():
         assert "allowusers *@%s" % BRIDGE_APP in effective, name
     bridge = node(BRIDGE).check_output("sshd -T")
     assert "allowusers *@%s" % hostvars(GATEWAY)["orocloud_network"]["dmz"] in bridge
+
+
+def test_removing_a_person_from_the_records_offboards_them_with_purge(granted, vpn):
+    """With access_purge (the default), a person no longer listed at all loses access on every layer: the
+    gateway revokes everybody enrolled and unlisted, the nodes lock every managed account not listed."""
+    rc, output = _access([], granted["tmp"])
+    assert rc == 0, output[-3000:]
+    summary = output[output.index("Show what changed on the VPN gateway"):]
+    assert "alice: certificate" in summary and "revoked" in summary
+    again = vpn.connect("alice", PROFILES.fresh_code("alice", margin=5))
+    assert again["result"] != "connected"
+    for name in PEOPLE_NODES:
+        assert node(name).check_output("passwd -S alice").split()[1] == "L", name
