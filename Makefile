@@ -30,7 +30,9 @@ TOOLHOME    := env HOME=$(BUILD)/home
 APT_PACKAGES := podman runc netavark aardvark-dns iptables debootstrap apt-cacher-ng \
 	openssh-client git curl ca-certificates make
 ACNG_PORT    := 3142
-SCENARIOS    := sshd services access_users vpn load_balancer app development lab
+# Longest first: the lanes of `make integration` take them in this order.
+SCENARIOS    := app vpn development load_balancer sshd access_users services lab
+LANES        ?= 2
 
 .PHONY: help setup apt venv collection lab-setup lab-cache lab-image lab-preflight \
 	lint sanity targets ansible-test-copy unit build integration test check demo lab-up lab-verify lab-down clean
@@ -132,10 +134,11 @@ build: venv
 	ANSIBLE_COLLECTIONS_PATH=$(BUILD)/installed ansible-doc -l orocloud.ops
 	ANSIBLE_COLLECTIONS_PATH=$(BUILD)/installed ansible-doc -t role -l orocloud.ops
 
+# The scenarios but the lab run in LANES parallel lanes (scripts/molecule-lanes; LANES=1 runs them one
+# after another); the lab, with its load and timing tests, runs alone after them.
 integration: lab-setup
-	@for s in $(SCENARIOS); do \
-		scripts/timed molecule:$$s $(TOOLHOME) molecule test -s $$s || exit 1; \
-	done
+	@$(TOOLHOME) scripts/molecule-lanes $(LANES) $(filter-out lab,$(SCENARIOS))
+	@scripts/timed molecule:lab $(TOOLHOME) molecule test -s lab
 	@lab/leftovers.sh
 
 check: lint unit

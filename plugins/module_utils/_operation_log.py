@@ -298,6 +298,21 @@ def record_module_call(module, operation, action, result, details, *, user=None,
     )
 
 
+def exit_recorded(module, result, operation, action, details, *, user=None):
+    """End a module that changes a node: record the call (:func:`record_module_call`) when it changed something,
+    as ``failed`` when ``result`` says so, keep ``diff`` only with ``--diff``, then ``exit_json`` or ``fail_json``."""
+    failed = result.pop("failed", False)
+    result["log_entry"] = None
+    if result["changed"]:
+        outcome = "failed" if failed else "changed"
+        result["log_entry"] = record_module_call(module, operation, action, outcome, details, user=user)
+    if failed:
+        module.fail_json(**result)
+    if not module._diff:
+        result.pop("diff", None)
+    module.exit_json(**result)
+
+
 # ------------------------------------------------------------------------------------ reading
 
 

@@ -287,7 +287,7 @@ from ansible_collections.orocloud.ops.plugins.module_utils._app_maintenance impo
     MaintenanceError,
     ensure_maintenance,
 )
-from ansible_collections.orocloud.ops.plugins.module_utils._operation_log import LOG_ARGUMENT_SPEC, record_module_call
+from ansible_collections.orocloud.ops.plugins.module_utils._operation_log import LOG_ARGUMENT_SPEC, exit_recorded
 
 
 def _log_details(params, result):
@@ -344,21 +344,7 @@ def main():
         result = dict(failed=True, msg=message, health=exc.health, changed=exc.changed, warnings=[])
     for warning in result.pop("warnings"):
         module.warn(warning)
-    result["log_entry"] = None
-    if result["changed"]:
-        result["log_entry"] = record_module_call(
-            module,
-            "maintenance",
-            params["state"],
-            "failed" if result.get("failed") else "changed",
-            _log_details(params, result),
-            user=params["user"],
-        )
-    if result.pop("failed", False):
-        module.fail_json(**result)
-    if not module._diff:
-        del result["diff"]
-    module.exit_json(**result)
+    exit_recorded(module, result, "maintenance", params["state"], _log_details(params, result), user=params["user"])
 
 
 if __name__ == "__main__":

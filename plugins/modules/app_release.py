@@ -251,7 +251,7 @@ log_entry:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.orocloud.ops.plugins.module_utils._app_release import STATES, ReleaseError, ensure_release
-from ansible_collections.orocloud.ops.plugins.module_utils._operation_log import LOG_ARGUMENT_SPEC, record_module_call
+from ansible_collections.orocloud.ops.plugins.module_utils._operation_log import LOG_ARGUMENT_SPEC, exit_recorded
 
 # The action a run that stopped half way was taking.
 _ACTIONS = {"present": "install", "current": "switch", "rolled_back": "rollback"}
@@ -306,20 +306,7 @@ def main():
         else:
             message = "%s. Nothing was changed." % str(exc).rstrip(".")
         result = dict(failed=True, msg=message, changed=exc.changed)
-    result["log_entry"] = None
-    if result["changed"]:
-        result["log_entry"] = record_module_call(
-            module,
-            "release",
-            _log_action(params, result),
-            "failed" if result.get("failed") else "changed",
-            _log_details(params, result),
-        )
-    if result.pop("failed", False):
-        module.fail_json(**result)
-    if not module._diff:
-        del result["diff"]
-    module.exit_json(**result)
+    exit_recorded(module, result, "release", _log_action(params, result), _log_details(params, result))
 
 
 if __name__ == "__main__":

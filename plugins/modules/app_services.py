@@ -181,7 +181,7 @@ from ansible_collections.orocloud.ops.plugins.module_utils._app_services import 
     ServicesError,
     ensure_services,
 )
-from ansible_collections.orocloud.ops.plugins.module_utils._operation_log import LOG_ARGUMENT_SPEC, record_module_call
+from ansible_collections.orocloud.ops.plugins.module_utils._operation_log import LOG_ARGUMENT_SPEC, exit_recorded
 
 _ACTIONS = {"captured": "capture", "stopped": "stop", "restored": "restore"}
 
@@ -209,20 +209,7 @@ def main():
         message = str(exc).rstrip(".") + (". The run stopped half way." if exc.changed else ". Nothing was changed.")
         result = dict(failed=True, msg=message, changed=exc.changed)
         details = dict(error=message)
-    result["log_entry"] = None
-    if result["changed"]:
-        result["log_entry"] = record_module_call(
-            module,
-            "services",
-            _ACTIONS[params["state"]],
-            "failed" if result.get("failed") else "changed",
-            details,
-        )
-    if result.pop("failed", False):
-        module.fail_json(**result)
-    if not module._diff:
-        del result["diff"]
-    module.exit_json(**result)
+    exit_recorded(module, result, "services", _ACTIONS[params["state"]], details)
 
 
 if __name__ == "__main__":

@@ -215,8 +215,31 @@ def test_rolling_patch_under_load_loses_no_request():
     (cron,) = with_role("cron")
     log = [json.loads(line) for line in node(cron).check_output("cat /var/log/orocloud/operations.log").splitlines()]
     mine = [e for e in log if (e["operation"], e["user"], e["details"].get("to")) == ("patch", "lab-operator", "6.1.1")]
-    assert {e["action"] for e in mine} >= {"plan", "switch_release", "finish"}, mine
+    assert {e["action"] for e in mine} >= {"plan", "finish"}, mine
+    run_id = [e for e in mine if e["action"] == "plan"][-1]["run_id"]  # this run's
+    for name in app_nodes():
+        lines = node(name).check_output("cat /var/log/orocloud/operations.log").splitlines()
+        entries = [json.loads(line) for line in lines]
+        key = ("release", "switch", run_id)
+        (switch,) = [e for e in entries if (e["operation"], e["action"], e.get("run_id")) == key]
+        details = switch["details"]
+        assert (switch["user"], details["from"], details["to"]) == ("lab-operator", "6.1.0", "6.1.1"), switch
+        assert set(details["steps"]) == {"stop", "switch", "reload", "warmup", "restore", "health"}, switch
     print("rolling under load:", json.dumps({k: result[k] for k in ("requests", "failed", "rate", "latency_ms")}))
+
+
+def test_a_second_run_to_the_same_release_changes_nothing():
+    before = {name: node(name).check_output("wc -l < /var/log/orocloud/operations.log") for name in app_nodes()}
+    rc, out = patch("6.1.1")
+    assert rc == 0, out[-3000:]
+    assert "already at 6.1.1" in out
+    assert {current(name) for name in app_nodes()} == {"6.1.1"}
+    for name in app_nodes():
+        lines = node(name).check_output("tail -n +%s /var/log/orocloud/operations.log", str(int(before[name]) + 1))
+        actions = {json.loads(line)["operation"] + "/" + json.loads(line)["action"] for line in lines.splitlines()}
+        assert not actions & {"release/switch", "services/stop", "maintenance/on"}, (name, actions)
+    assert all_in_rotation(), lb_states()
+    assert not lock_held()
 
 
 def _back_to(version):

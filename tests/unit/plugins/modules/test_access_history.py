@@ -28,14 +28,6 @@ UTC = datetime.timezone.utc
 RECENT = datetime.datetime.now(UTC).replace(microsecond=0) - datetime.timedelta(hours=1)
 
 
-@pytest.fixture(autouse=True)
-def _as_on_a_target(monkeypatch):
-    """Results go to stdout as on a managed node, whatever controller code other tests imported."""
-    from ansible.module_utils import _internal
-
-    monkeypatch.setattr(_internal, "is_controller", False)
-
-
 def journal_line(message, moment, pid=700):
     micro = (moment - datetime.datetime(1970, 1, 1, tzinfo=UTC)) // datetime.timedelta(microseconds=1)
     return json.dumps({"__REALTIME_TIMESTAMP": str(micro), "_PID": str(pid), "MESSAGE": message})

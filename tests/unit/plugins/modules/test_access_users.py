@@ -21,14 +21,6 @@ from ansible_collections.orocloud.ops.tests.unit.plugins.module_utils.access_fak
 )
 
 
-@pytest.fixture(autouse=True)
-def _as_on_a_target(monkeypatch):
-    """Results go to stdout as on a managed node, whatever controller code other tests imported."""
-    from ansible.module_utils import _internal
-
-    monkeypatch.setattr(_internal, "is_controller", False)
-
-
 @pytest.fixture
 def host(tmp_path, monkeypatch):
     fake = FakeHost(tmp_path / "root")

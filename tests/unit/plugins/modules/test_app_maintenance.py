@@ -16,23 +16,12 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.orocloud.ops.plugins.modules import app_maintenance
-from ansible_collections.orocloud.ops.tests.unit.plugins.module_utils.test_operation_log import ModuleLog
 
 OWNER = {"app_user": pwd.getpwuid(os.geteuid()).pw_name, "app_group": grp.getgrgid(os.getegid()).gr_name}
 
 
-@pytest.fixture(autouse=True)
-def _as_on_a_target(monkeypatch):
-    """Results go to stdout as on a managed node, whatever controller code other tests imported."""
-    from ansible.module_utils import _internal
-
-    monkeypatch.setattr(_internal, "is_controller", False)
-
-
-@pytest.fixture(autouse=True)
-def oplog(monkeypatch, tmp_path):
-    """The operation log in tmp_path, syslog a list."""
-    return ModuleLog(monkeypatch, str(tmp_path / "oplog" / "operations.log"))
+# Every test here writes the operation log in tmp_path (the oplog fixture of conftest.py).
+pytestmark = pytest.mark.usefixtures("oplog")
 
 
 @pytest.fixture

@@ -48,15 +48,6 @@ def warnings(result):
     return [w["event"]["msg"] if isinstance(w, dict) else w for w in result.get("warnings", [])]
 
 
-@pytest.fixture(autouse=True)
-def _as_on_a_target(monkeypatch):
-    """Warnings go into the result on a managed node; once controller code has been imported in the same
-    process (the inventory plugin's tests), ansible-core would hand them to Display instead."""
-    from ansible.module_utils import _internal
-
-    monkeypatch.setattr(_internal, "is_controller", False)
-
-
 def run(capsys, **args):
     """Run main() as Ansible would; return (exit code, result dict)."""
     with patch_module_args(args), pytest.raises(SystemExit) as exit_info:

@@ -15,14 +15,6 @@ from ansible.module_utils.testing import patch_module_args
 from ansible_collections.orocloud.ops.plugins.modules import health_check
 
 
-@pytest.fixture(autouse=True)
-def _as_on_a_target(monkeypatch):
-    """Results go to stdout as on a managed node, whatever controller code other tests imported."""
-    from ansible.module_utils import _internal
-
-    monkeypatch.setattr(_internal, "is_controller", False)
-
-
 @pytest.fixture
 def listening():
     sock = socket.socket()

@@ -19,14 +19,6 @@ from ansible_collections.orocloud.ops.tests.unit.plugins.module_utils.haproxy_fa
 WEB = ["orolab-prod-web1", "orolab-prod-web2"]
 
 
-@pytest.fixture(autouse=True)
-def _as_on_a_target(monkeypatch):
-    """Results and warnings go to stdout as on a managed node, whatever controller code other tests imported."""
-    from ansible.module_utils import _internal
-
-    monkeypatch.setattr(_internal, "is_controller", False)
-
-
 @pytest.fixture
 def fake():
     directory = tempfile.mkdtemp(prefix="hap", dir="/tmp")  # a UNIX socket path is short

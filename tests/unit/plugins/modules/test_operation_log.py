@@ -20,14 +20,6 @@ PLANTED = "JBSWY3DPEHPK3PXP"
 
 
 @pytest.fixture(autouse=True)
-def _as_on_a_target(monkeypatch):
-    """Results go to stdout as on a managed node, whatever controller code other tests imported."""
-    from ansible.module_utils import _internal
-
-    monkeypatch.setattr(_internal, "is_controller", False)
-
-
-@pytest.fixture(autouse=True)
 def syslog_calls(monkeypatch):
     """Nothing goes to this machine's syslog; the entries sent are recorded."""
     calls = []

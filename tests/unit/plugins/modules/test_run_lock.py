@@ -18,14 +18,6 @@ CONTROLLER = dict(controller_host="ctl", controller_pid=4242, controller_pid_sta
                   command="ansible-playbook patch.yml")
 
 
-@pytest.fixture(autouse=True)
-def _as_on_a_target(monkeypatch):
-    """Results go to stdout as on a managed node, whatever controller code other tests imported."""
-    from ansible.module_utils import _internal
-
-    monkeypatch.setattr(_internal, "is_controller", False)
-
-
 def run(capsys, module=run_lock, **args):
     with patch_module_args(args), pytest.raises(SystemExit) as exit_info:
         module.main()

@@ -23,14 +23,6 @@ CASES = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _as_on_a_target(monkeypatch):
-    """Results go to stdout as on a managed node, whatever controller code other tests imported."""
-    from ansible.module_utils import _internal
-
-    monkeypatch.setattr(_internal, "is_controller", False)
-
-
 @pytest.fixture
 def pki(tmp_path, monkeypatch):
     """A gateway's PKI valid now, and a qrencode that answers a PNG header followed by its input."""
