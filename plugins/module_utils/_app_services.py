@@ -113,13 +113,19 @@ def write_capture(path, data):
         raise
 
 
+def is_unit_name(text):
+    """Whether ``text`` can be a unit name or pattern on systemctl's command line (not empty, no option, no
+    blank)."""
+    return bool(text) and not text.startswith("-") and not any(c.isspace() for c in text)
+
+
 def validate(params):
     if params["state"] not in STATES:
         raise ServicesError("state %r is not one of %s" % (params["state"], ", ".join(STATES)))
     if not params.get("patterns"):
         raise ServicesError("patterns is empty: name the units (or shell patterns) to capture")
     for pattern in params["patterns"]:
-        if not pattern or pattern.startswith("-") or any(c.isspace() for c in pattern):
+        if not is_unit_name(pattern):
             raise ServicesError("patterns: %r is not a unit name or pattern" % pattern)
 
 

@@ -32,8 +32,13 @@ from ansible_collections.orocloud.ops.plugins.module_utils._app_release import (
     read_current,
 )
 from ansible_collections.orocloud.ops.plugins.module_utils._app_release import validate as validate_release
-from ansible_collections.orocloud.ops.plugins.module_utils._app_services import ServicesError, ensure_services
+from ansible_collections.orocloud.ops.plugins.module_utils._app_services import (
+    ServicesError,
+    ensure_services,
+    is_unit_name,
+)
 from ansible_collections.orocloud.ops.plugins.module_utils._app_services import validate as validate_services
+from ansible_collections.orocloud.ops.plugins.module_utils._health_check import Result, check_systemd
 
 STEPS = ("stop", "switch", "reload", "warmup", "restore", "health")
 # How often the health step asks again while it waits.
@@ -65,7 +70,7 @@ def validate(params):
         if params.get(name) is not None and params[name] < 0:
             raise SwitchError("%s must be 0 or more seconds, got %s" % (name, params[name]))
     for unit in list(params.get("reload_units") or []) + list(params.get("health_units") or []):
-        if not unit or unit.startswith("-") or any(c.isspace() for c in unit):
+        if not is_unit_name(unit):
             raise SwitchError("%r is not a unit name" % unit)
     # The options of the steps' own backends, checked before any step runs.
     try:
@@ -111,15 +116,6 @@ def _console_params(params):
         "read_only": False,
         "secrets": [],
     }
-
-
-def _inactive(run, units):
-    """The units of ``units`` that systemd does not report active."""
-    if not units:
-        return []
-    _rc, out, _err = run(["systemctl", "is-active", "--", *units])
-    states = out.split()
-    return [u for u, s in zip(units, states + ["unknown"] * len(units)) if s != "active"]
 
 
 class _Node:
@@ -182,9 +178,10 @@ class _Node:
                 )
                 if not answer["ok"]:
                     problems.append(answer["message"])
-            down = _inactive(self.run, units)
-            if down:
-                problems.append("not active: " + ", ".join(down))
+            if units:
+                found = check_systemd({"units": units}, Result("systemd", "units", "major"), self.run)
+                if found.status != "ok":
+                    problems.append(found.message)
             if not problems:
                 what = ["%s answers ok with %s" % (url, self.params["version"])] if url else []
                 what += ["active: " + ", ".join(units)] if units else []

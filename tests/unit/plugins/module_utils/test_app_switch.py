@@ -1,7 +1,7 @@
 # Copyright: contributors to the orocloud.ops collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Unit tests for the switch backend: a release layout in tmp_path, the fake systemd of the services tests
-(with reload and is-active, taking time on a fake clock), a console run by ``/bin/sh`` that writes what it
+(with reload and show, taking time on a fake clock), a console run by ``/bin/sh`` that writes what it
 did next to the releases, and the fake health endpoint of the maintenance tests."""
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ class Clock:
 
 
 class NodeSystemd(Systemd):
-    """The services tests' systemd, plus ``reload`` and ``is-active``; stop takes 2 s, start 1 s, reload
+    """The services tests' systemd, plus ``reload`` and ``show``; stop takes 2 s, start 1 s, reload
     0.25 s. Notes which release ``current`` pointed to at each reload."""
 
     def __init__(self, clock, current):
@@ -85,10 +85,14 @@ class NodeSystemd(Systemd):
             if self.reload_rc:
                 return self.reload_rc, "", "Job for %s failed because the control process exited.\n" % FPM
             return 0, "", ""
-        if verb == "is-active":
+        if verb == "show":
             self.calls.append(list(argv))
-            states = [self.units.get(name, ("inactive", "dead"))[0] for name in argv[argv.index("--") + 1 :]]
-            return (0 if set(states) == {"active"} else 3), "".join(s + "\n" for s in states), ""
+            blocks = []
+            for name in argv[argv.index("--") + 1 :]:
+                active, sub = self.units.get(name, ("inactive", "dead"))
+                load = "loaded" if name in self.units else "not-found"
+                blocks.append("Id=%s\nLoadState=%s\nActiveState=%s\nSubState=%s\n" % (name, load, active, sub))
+            return 0, "\n".join(blocks), ""
         self.clock.now += {"stop": 2.0, "start": 1.0}.get(verb, 0.0)
         return super().__call__(argv)
 
@@ -181,11 +185,13 @@ def test_all_steps_switch_the_node(world):
 
     assert result["changed"] is True and result["version"] == "6.1.1" and result["previous"] == "6.1.0"
     assert world.current() == "6.1.1"
-    assert world.systemd.verbs() == ["stop", "reload", "start", "is-active"]
+    assert world.systemd.verbs() == ["stop", "reload", "start", "show"]
     assert ["systemctl", "stop", "--", *RUNNING] in world.systemd.calls
     assert ["systemctl", "reload", "--", FPM] in world.systemd.calls
     assert ["systemctl", "start", "--", *RUNNING] in world.systemd.calls
-    assert ["systemctl", "is-active", "--", "nginx.service", FPM] in world.systemd.calls
+    assert ["systemctl", "show", "--property=Id,LoadState,ActiveState,SubState", "--", "nginx.service", FPM] in (
+        world.systemd.calls
+    )
     assert world.systemd.reloaded_with == ["6.1.1"]  # php-fpm reloaded after current moved
     assert world.warmups() == ["6.1.1 cache:warmup --env=prod"]
     assert world.systemd.running() == sorted([*RUNNING, "nginx.service", FPM])
@@ -236,7 +242,7 @@ def test_steps_run_in_their_order_whatever_order_given(world, given):
     result = world.switch(steps=given)
 
     assert names(result) == STEP_NAMES
-    assert world.systemd.verbs() == ["stop", "reload", "start", "is-active"]
+    assert world.systemd.verbs() == ["stop", "reload", "start", "show"]
     assert world.systemd.reloaded_with == ["6.1.1"] and world.warmups() == ["6.1.1 cache:warmup --env=prod"]
 
 
@@ -514,8 +520,8 @@ def test_health_fails_after_its_timeout_naming_the_problems(world):
 
     assert error.step == "health" and error.changed is False
     assert str(error) == (
-        'health failed: unhealthy after 2 s: GET %s: version is "6.1.0", expected 6.1.1; not active: '
-        "nginx.service (the first step)" % URL
+        'health failed: unhealthy after 2 s: GET %s: version is "6.1.0", expected 6.1.1; nginx.service failed '
+        "(the first step)" % URL
     )
     assert world.clock.slept == [sw.HEALTH_POLL] * 8 and len(world.opener.calls) == 9
 
