@@ -13,6 +13,7 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.orocloud.ops.plugins.modules import app_console
+from ansible_collections.orocloud.ops.tests.unit.plugins.modules._results import warnings
 
 ME = pwd.getpwuid(os.geteuid()).pw_name
 CONSOLE = """\
@@ -27,11 +28,6 @@ esac
 
 # Every test here writes the operation log in tmp_path (the oplog fixture of conftest.py).
 pytestmark = pytest.mark.usefixtures("oplog")
-
-
-def warnings(result):
-    """The warnings' texts (ansible-core 2.19+ returns them as structured events)."""
-    return [w["event"]["msg"] if isinstance(w, dict) else w for w in result.get("warnings", [])]
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.orocloud.ops.plugins.modules import app_maintenance
+from ansible_collections.orocloud.ops.tests.unit.plugins.modules._results import warnings
 
 OWNER = {"app_user": pwd.getpwuid(os.geteuid()).pw_name, "app_group": grp.getgrgid(os.getegid()).gr_name}
 
@@ -55,11 +56,6 @@ def shared(tmp_path):
     path = tmp_path / "oro" / "shared"
     path.mkdir(parents=True)
     return path
-
-
-def warnings(result):
-    """The warnings' texts (ansible-core 2.19+ returns them as structured events)."""
-    return [w["event"]["msg"] if isinstance(w, dict) else w for w in result.get("warnings", [])]
 
 
 def run(capsys, **args):

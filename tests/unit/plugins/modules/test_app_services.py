@@ -14,14 +14,10 @@ from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.orocloud.ops.plugins.modules import app_services
 from ansible_collections.orocloud.ops.tests.unit.plugins.module_utils.test_app_services import RUNNING, node
+from ansible_collections.orocloud.ops.tests.unit.plugins.modules._results import warnings
 
 # Every test here writes the operation log in tmp_path (the oplog fixture of conftest.py).
 pytestmark = pytest.mark.usefixtures("oplog")
-
-
-def warnings(result):
-    """The warnings' texts (ansible-core 2.19+ returns them as structured events)."""
-    return [w["event"]["msg"] if isinstance(w, dict) else w for w in result.get("warnings", [])]
 
 
 @pytest.fixture

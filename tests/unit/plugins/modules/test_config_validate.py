@@ -12,6 +12,7 @@ from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.orocloud.ops.plugins.module_utils import _orocloud_config as occ
 from ansible_collections.orocloud.ops.plugins.modules import config_validate
+from ansible_collections.orocloud.ops.tests.unit.plugins.modules._results import warnings
 
 COMMON = """
 orocloud_options:
@@ -41,11 +42,6 @@ orocloud_options:
   webserver:
     limit_whitelist: ['not-an-ip']
 """
-
-
-def warnings(result):
-    """Warning texts, whichever form ansible-core uses (strings, or 2.19+'s WarningSummary dicts)."""
-    return [w["event"]["msg"] if isinstance(w, dict) else w for w in result.get("warnings", [])]
 
 
 def run(capsys, **args):

@@ -15,6 +15,7 @@ from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.orocloud.ops.plugins.modules import load_balancer_server, load_balancer_server_info
 from ansible_collections.orocloud.ops.tests.unit.plugins.module_utils.haproxy_fake import FakeHAProxy
+from ansible_collections.orocloud.ops.tests.unit.plugins.modules._results import warnings
 
 WEB = ["orolab-prod-web1", "orolab-prod-web2"]
 
@@ -33,11 +34,6 @@ def run(capsys, module, **args):
     with patch_module_args(args), pytest.raises(SystemExit) as exit_info:
         module.main()
     return exit_info.value.code, json.loads(capsys.readouterr().out)
-
-
-def warnings(result):
-    """Warning texts, whichever form ansible-core uses (strings, or 2.19+'s WarningSummary dicts)."""
-    return [w["event"]["msg"] if isinstance(w, dict) else w for w in result.get("warnings", [])]
 
 
 def drain(capsys, fake, **args):
