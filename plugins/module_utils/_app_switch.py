@@ -3,6 +3,7 @@
 """Switch one application node to a release in one call: the steps a patch takes on a node, in their order,
 each with the backend of its own module.
 
+* ``maintenance_on``: maintenance mode on with the declared downtime window (``app_maintenance``, state ``on``);
 * ``stop``: capture the running consumers, cron timer and websocket server and stop them (``app_services``,
   state ``stopped``; an existing capture, left by an interrupted run, is kept);
 * ``switch``: point ``current`` at the release, atomically (``app_release``, state ``current``);
@@ -10,7 +11,8 @@ each with the backend of its own module.
 * ``warmup``: rebuild the application cache (``bin/console cache:warmup`` of the release, ``app_console``);
 * ``restore``: start exactly the captured units again (``app_services``, state ``restored``);
 * ``health``: wait until the node's own health endpoint answers ``ok`` with the release's version and every
-  unit of ``health_units`` is active, or ``health_timeout`` passes.
+  unit of ``health_units`` is active, or ``health_timeout`` passes;
+* ``maintenance_off``: maintenance mode off, after ``app_maintenance``'s own health gate (state ``off``).
 
 Only the steps asked for run, always in that order. The first step that fails stops the call: the error names
 it and the steps done before it. Nothing is undone here; the caller decides (the patch role switches the node
@@ -24,7 +26,13 @@ from __future__ import annotations
 import time
 
 from ansible_collections.orocloud.ops.plugins.module_utils._app_console import AppConsoleError, run_console
-from ansible_collections.orocloud.ops.plugins.module_utils._app_maintenance import health_gate
+from ansible_collections.orocloud.ops.plugins.module_utils._app_maintenance import (
+    MaintenanceError,
+    ensure_maintenance,
+    health_gate,
+)
+from ansible_collections.orocloud.ops.plugins.module_utils._app_maintenance import Node as MaintenanceNode
+from ansible_collections.orocloud.ops.plugins.module_utils._app_maintenance import validate as validate_maintenance
 from ansible_collections.orocloud.ops.plugins.module_utils._app_release import (
     Layout,
     ReleaseError,
@@ -40,7 +48,9 @@ from ansible_collections.orocloud.ops.plugins.module_utils._app_services import 
 from ansible_collections.orocloud.ops.plugins.module_utils._app_services import validate as validate_services
 from ansible_collections.orocloud.ops.plugins.module_utils._health_check import Result, check_systemd
 
-STEPS = ("stop", "switch", "reload", "warmup", "restore", "health")
+STEPS = ("maintenance_on", "stop", "switch", "reload", "warmup", "restore", "health", "maintenance_off")
+# A rolling patch's node: every step but the maintenance mode (the module's default).
+ROLLING_STEPS = STEPS[1:-1]
 # How often the health step asks again while it waits.
 HEALTH_POLL = 0.25
 
@@ -72,11 +82,14 @@ def validate(params):
     for unit in list(params.get("reload_units") or []) + list(params.get("health_units") or []):
         if not is_unit_name(unit):
             raise SwitchError("%r is not a unit name" % unit)
+    if "maintenance_off" in steps and not params.get("health_url"):
+        raise SwitchError("maintenance_off needs health_url: a node leaves maintenance only when its health is ok")
     # The options of the steps' own backends, checked before any step runs.
     try:
         validate_release(_release_params(params))
         validate_services(_services_params(params, "stopped"))
-    except (ReleaseError, ServicesError) as exc:
+        validate_maintenance(_maintenance_params(params, "on"))
+    except (ReleaseError, ServicesError, MaintenanceError) as exc:
         raise SwitchError(str(exc)) from None
 
 
@@ -104,6 +117,31 @@ def _release_params(params):
     }
 
 
+def _maintenance_params(params, state):
+    return {
+        "state": state,
+        "app_root": params["app_root"],
+        "flag": None,
+        "state_file": None,
+        "duration": params.get("maintenance_duration"),
+        "comment": params.get("maintenance_comment"),
+        "user": params.get("maintenance_user"),
+        "retry_after": params["maintenance_retry_after"],
+        "method": "auto",
+        "console": None,
+        "php": params["php"],
+        "app_user": params["user"],
+        "app_group": params["group"],
+        "health_url": params.get("health_url"),
+        "expect_version": params["version"],
+        "health_timeout": 10,
+        "health_attempts": 1,
+        "health_delay": 0,
+        "validate_certs": False,
+        "force": False,
+    }
+
+
 def _console_params(params):
     return {
         "command": ["cache:warmup"],
@@ -125,6 +163,33 @@ class _Node:
         self.params, self.run, self.check_mode = params, run, check_mode
         self.clock, self.sleep, self.opener = clock, sleep, opener
         self.services = {"captured": [], "stopped": [], "started": []}
+        self.warnings = []
+
+    def _maintenance(self, state):
+        params = _maintenance_params(self.params, state)
+        if self.check_mode and state == "off":
+            # As the health step: no request in check mode, so no health gate; would the node leave maintenance?
+            before = MaintenanceNode(params, self.run).read()
+            return before["flag"], "maintenance %s (health gate not asked in check mode)" % state
+        try:
+            result = ensure_maintenance(params, self.run, check_mode=self.check_mode, opener=self.opener)
+        except MaintenanceError as exc:
+            if not exc.health:
+                raise
+            # This module has no force: say which one leaves maintenance anyway.
+            raise MaintenanceError(
+                "health gate failed, maintenance stays on: %s; orocloud.ops.app_maintenance state=off force=true "
+                "leaves it anyway" % exc.health["message"],
+                changed=exc.changed,
+            ) from None
+        self.warnings.extend(result["warnings"])
+        return result["changed"], "maintenance %s (%s)" % (state, result["flag"])
+
+    def maintenance_on(self):
+        return self._maintenance("on")
+
+    def maintenance_off(self):
+        return self._maintenance("off")
 
     def stop(self):
         result = ensure_services(_services_params(self.params, "stopped"), self.run, check_mode=self.check_mode)
@@ -196,7 +261,7 @@ class _Node:
 def switch_node(params, run, *, check_mode=False, clock=None, sleep=None, opener=None):
     """Do what the module's ``params`` ask; return the module's result.
 
-    ``run(argv) -> (rc, stdout, stderr)`` runs a command (``AnsibleModule.run_command``); ``clock``, ``sleep``
+    ``run(argv, cwd=None) -> (rc, stdout, stderr)`` runs a command (``AnsibleModule.run_command``); ``clock``, ``sleep``
     and ``opener`` (``open_url``) are there for tests. Raises :class:`SwitchError` naming the failed step.
     """
     validate(params)
@@ -213,7 +278,7 @@ def switch_node(params, run, *, check_mode=False, clock=None, sleep=None, opener
         moment = clock()
         try:
             step_changed, message = getattr(node, step)()
-        except (SwitchError, ServicesError, ReleaseError, AppConsoleError, OSError) as exc:
+        except (SwitchError, ServicesError, ReleaseError, AppConsoleError, MaintenanceError, OSError) as exc:
             text = str(exc)
             if isinstance(exc, OSError):
                 text = "%s: %s" % (exc.filename, exc.strerror) if exc.filename else str(exc.strerror or exc)
@@ -234,6 +299,7 @@ def switch_node(params, run, *, check_mode=False, clock=None, sleep=None, opener
         "steps": done,
         "seconds": round(clock() - started, 3),
         "services": node.services,
+        "warnings": node.warnings,
         "diff": {
             "before": {"current": before},
             "after": {"current": params["version"] if "switch" in params["steps"] else before},

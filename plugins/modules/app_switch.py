@@ -12,6 +12,9 @@ description:
   - Runs the steps a patch takes on one application node, in their order, each with the code of its own module,
     in one module call instead of one task per step - a rolling patch's time per node is then the application's
     own work, not the round trips.
+  - V(maintenance_on) - maintenance mode on, with the declared downtime window (O(maintenance_duration),
+    O(maintenance_comment), O(maintenance_user)), as M(orocloud.ops.app_maintenance)
+    O(orocloud.ops.app_maintenance#module:state=on) does; for a scheduled downtime, not a rolling patch.
   - V(stop) - the running consumers, cron timer and websocket server are captured and stopped, as
     M(orocloud.ops.app_services) O(orocloud.ops.app_services#module:state=stopped) does (a capture left by an
     interrupted run is kept, so the units that ran before the first attempt are the ones restored).
@@ -24,6 +27,11 @@ description:
   - V(health) - the node's own health endpoint O(health_url) must answer C(200) with C(status) C(ok) and the
     C(version) O(version), and every unit of O(health_units) must be active; asked every 0.25 s until
     O(health_timeout) passes.
+  - V(maintenance_off) - maintenance mode off, after the health gate of M(orocloud.ops.app_maintenance)
+    (O(health_url) must answer C(ok) with O(version)); needs O(health_url).
+  - A scheduled downtime on a node is then two calls around the platform update -
+    V(maintenance_on), V(stop), V(switch), then V(reload), V(warmup), V(restore), V(health), V(maintenance_off) - so
+    that the window the clients see is the application's own work and one round trip.
   - Only the steps of O(steps) run, always in the order above. The first step that fails stops the call; the
     error names the step and the steps done before it. Nothing is undone - switch back with the same module
     (O(version) the previous release, O(steps) without V(stop)).
@@ -42,8 +50,9 @@ attributes:
   check_mode:
     support: partial
     details:
-      - V(stop), V(switch) and V(restore) report what they would change; V(reload) and V(warmup) report that
-        they would run; V(health) is not checked.
+      - V(maintenance_on), V(stop), V(switch) and V(restore) report what they would change; V(reload) and V(warmup)
+        report that they would run; V(health) is not checked, nor the health gate of V(maintenance_off), which
+        reports whether the node is in maintenance.
       - Records nothing in the operation log.
   diff_mode:
     support: full
@@ -59,11 +68,12 @@ options:
     required: true
   steps:
     description:
-      - The steps to run; they run in the order V(stop), V(switch), V(reload), V(warmup), V(restore), V(health)
-        whatever the order given.
+      - The steps to run; they run in the order V(maintenance_on), V(stop), V(switch), V(reload), V(warmup),
+        V(restore), V(health), V(maintenance_off) whatever the order given.
+      - The default is a rolling patch's node - every step but the maintenance mode.
     type: list
     elements: str
-    choices: [stop, switch, reload, warmup, restore, health]
+    choices: [maintenance_on, stop, switch, reload, warmup, restore, health, maintenance_off]
     default: [stop, switch, reload, warmup, restore, health]
   app_root:
     description: The application's root, holding C(releases/), C(shared/) and the C(current) symlink.
@@ -93,11 +103,11 @@ options:
     elements: str
     default: [php8.2-fpm.service]
   php:
-    description: The PHP CLI that runs the console for V(warmup).
+    description: The PHP CLI that runs the console for V(warmup) and the maintenance mode.
     type: path
     default: /usr/bin/php8.2
   user:
-    description: The account the console runs as.
+    description: The account the console runs as; it owns the maintenance flag.
     type: str
     default: www-data
   env:
@@ -131,6 +141,21 @@ options:
     description: Seconds V(health) waits for the node to be healthy before it fails.
     type: int
     default: 60
+  maintenance_duration:
+    description:
+      - Minutes of the declared downtime window recorded by V(maintenance_on) (Oro's monitoring alerts on
+        maintenance over an hour without one; a warning says so).
+    type: int
+  maintenance_comment:
+    description: Why the node is in maintenance, recorded by V(maintenance_on).
+    type: str
+  maintenance_user:
+    description: Who declared the downtime, recorded by V(maintenance_on); by default the user running the module.
+    type: str
+  maintenance_retry_after:
+    description: Seconds of the C(Retry-After) header of the maintenance page.
+    type: int
+    default: 600
 seealso:
   - module: orocloud.ops.app_release
   - module: orocloud.ops.app_services
@@ -225,7 +250,12 @@ log_entry:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.orocloud.ops.plugins.module_utils._app_services import DEFAULT_PATTERNS, DEFAULT_STATE_FILE
-from ansible_collections.orocloud.ops.plugins.module_utils._app_switch import STEPS, SwitchError, switch_node
+from ansible_collections.orocloud.ops.plugins.module_utils._app_switch import (
+    ROLLING_STEPS,
+    STEPS,
+    SwitchError,
+    switch_node,
+)
 from ansible_collections.orocloud.ops.plugins.module_utils._operation_log import LOG_ARGUMENT_SPEC, exit_recorded
 
 
@@ -233,7 +263,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             version=dict(type="str", required=True),
-            steps=dict(type="list", elements="str", choices=list(STEPS), default=list(STEPS)),
+            steps=dict(type="list", elements="str", choices=list(STEPS), default=list(ROLLING_STEPS)),
             app_root=dict(type="path", default="/var/www/oro"),
             keep=dict(type="int", default=3),
             protect=dict(type="list", elements="str", default=[]),
@@ -249,17 +279,23 @@ def main():
             health_url=dict(type="str"),
             health_units=dict(type="list", elements="str", default=[]),
             health_timeout=dict(type="int", default=60),
+            maintenance_duration=dict(type="int"),
+            maintenance_comment=dict(type="str"),
+            maintenance_user=dict(type="str"),
+            maintenance_retry_after=dict(type="int", default=600),
             **LOG_ARGUMENT_SPEC,
         ),
         supports_check_mode=True,
     )
     params = module.params
 
-    def run(argv):
-        return module.run_command(argv)
+    def run(argv, cwd=None):
+        return module.run_command(argv, cwd=cwd)
 
     try:
         result = switch_node(params, run, check_mode=module.check_mode)
+        for warning in result.pop("warnings"):
+            module.warn(warning)
         details = {
             "from": result["previous"],
             "to": params["version"],

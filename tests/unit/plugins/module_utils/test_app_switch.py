@@ -10,6 +10,7 @@ import grp
 import json
 import os
 import pwd
+import subprocess
 from urllib.error import URLError
 
 import pytest
@@ -29,11 +30,18 @@ USER = pwd.getpwuid(os.geteuid()).pw_name
 GROUP = grp.getgrgid(os.getegid()).gr_name
 URL = "http://127.0.0.1/health"
 FPM = "php8.2-fpm.service"
-STEP_NAMES = list(sw.STEPS)
+STEP_NAMES = list(sw.ROLLING_STEPS)
 
 # A stand-in for bin/console, run by /bin/sh in the release's directory: notes "<release> <args>" in
-# <app_root>/warmup.log; the console of a broken release fails as cache:warmup does.
-CONSOLE = 'echo "$(basename "$(pwd)") $*" >> ../../warmup.log\n'
+# <app_root>/warmup.log, and locks and unlocks the maintenance mode as Oro's does (the flag in shared/);
+# the console of a broken release fails as cache:warmup does.
+CONSOLE = (
+    'echo "$(basename "$(pwd -P)") $*" >> ../../warmup.log\n'
+    'case "$1" in\n'
+    '  oro:maintenance:lock) echo "${2#--retry-after=}" > ../../shared/maintenance.flag ;;\n'
+    "  oro:maintenance:unlock) rm -f ../../shared/maintenance.flag ;;\n"
+    "esac\n"
+)
 BROKEN_CONSOLE = CONSOLE + 'echo "[ERROR] cache:warmup: class Kernel not found" >&2\nexit 2\n'
 
 
@@ -104,6 +112,7 @@ def make_app(root):
         (release / "bin").mkdir(parents=True)
         (release / "VERSION").write_text(version + "\n")
         (release / "bin" / "console").write_text(CONSOLE)
+    (root / "shared").mkdir()
     (root / "current").symlink_to(root / "releases" / "6.1.0")
     return root
 
@@ -137,6 +146,10 @@ class World:
             health_url=URL,
             health_units=["nginx.service", FPM],
             health_timeout=60,
+            maintenance_duration=None,
+            maintenance_comment=None,
+            maintenance_user=None,
+            maintenance_retry_after=600,
         )
         values.update(overrides)
         return values
@@ -144,12 +157,23 @@ class World:
     def switch(self, *, check_mode=False, **overrides):
         return sw.switch_node(
             self.params(**overrides),
-            self.systemd,
+            self.run,
             check_mode=check_mode,
             clock=self.clock,
             sleep=self.clock.sleep,
             opener=self.opener,
         )
+
+    def run(self, argv, cwd=None):
+        """systemctl goes to the fake systemd; the console (maintenance mode) runs."""
+        if argv[0] == "systemctl":
+            return self.systemd(argv)
+        done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False)
+        return done.returncode, done.stdout, done.stderr
+
+    def maintenance(self):
+        flag = self.app / "shared" / "maintenance.flag"
+        return flag.read_text().strip() if flag.exists() else None
 
     def fail(self, *, check_mode=False, **overrides):
         with pytest.raises(sw.SwitchError) as error:
@@ -284,6 +308,85 @@ def test_scheduled_downtime_in_two_calls(world):
     assert second["services"] == {"captured": [], "stopped": [], "started": RUNNING}
     assert world.warmups() == ["6.1.1 cache:warmup --env=prod"] and world.capture() is None
     assert world.systemd.running() == sorted([*RUNNING, "nginx.service", FPM])
+
+
+def test_scheduled_downtime_with_the_maintenance_mode_in_the_two_calls(world):
+    """The patch's downtime path: the window opens in the first call and closes at the end of the second."""
+    first = world.switch(
+        steps=["maintenance_on", "stop", "switch"],
+        maintenance_duration=30,
+        maintenance_comment="patch 6.1.0 -> 6.1.1",
+        maintenance_user="alice",
+    )
+
+    assert names(first) == ["maintenance_on", "stop", "switch"] and first["warnings"] == []
+    assert world.maintenance() == "600" and world.current() == "6.1.1"
+    record = json.loads((world.app / "shared" / "maintenance.json").read_text())
+    assert (record["mode"], record["duration"], record["comment"], record["user"]) == (
+        "on",
+        30,
+        "patch 6.1.0 -> 6.1.1",
+        "alice",
+    )
+
+    second = world.switch(steps=["maintenance_off", "reload", "warmup", "restore", "health"])
+
+    assert names(second) == ["reload", "warmup", "restore", "health", "maintenance_off"]
+    assert world.maintenance() is None and not (world.app / "shared" / "maintenance.json").exists()
+    # Oro's own commands, each of the release current points to at the time.
+    assert world.warmups() == [
+        "6.1.0 oro:maintenance:lock --retry-after=600 --env=prod",
+        "6.1.1 cache:warmup --env=prod",
+        "6.1.1 oro:maintenance:unlock --env=prod",
+    ]
+    assert world.systemd.running() == sorted([*RUNNING, "nginx.service", FPM])
+
+
+def test_maintenance_on_without_a_window_warns(world):
+    result = world.switch(steps=["maintenance_on"])
+
+    assert result["changed"] is True and world.maintenance() == "600"
+    assert result["warnings"] == [
+        "no downtime window declared (duration): Oro's monitoring alerts when maintenance mode lasts over 60 minutes"
+    ]
+
+
+def test_maintenance_on_again_changes_nothing(world):
+    world.switch(steps=["maintenance_on"], maintenance_duration=30)
+
+    again = world.switch(steps=["maintenance_on"], maintenance_duration=30)
+
+    assert again["changed"] is False and again["steps"][0]["changed"] is False
+
+
+def test_an_unhealthy_node_stays_in_maintenance(world):
+    world.switch(steps=["maintenance_on", "stop", "switch"], maintenance_duration=30)
+    world.opener = Opener((200, healthy("6.1.0")))
+
+    error = world.fail(steps=["maintenance_off"])
+
+    assert error.step == "maintenance_off" and error.changed is False
+    assert str(error).startswith("maintenance_off failed: health gate failed, maintenance stays on")
+    assert 'version is "6.1.0", expected 6.1.1; orocloud.ops.app_maintenance state=off force=true' in str(error)
+    assert world.maintenance() == "600"
+
+
+def test_maintenance_off_needs_the_health_url(world):
+    error = world.fail(steps=["health", "maintenance_off"], health_url=None)
+
+    assert str(error).startswith("maintenance_off needs health_url") and error.step is None
+    assert world.systemd.calls == [] and world.maintenance() is None
+
+
+def test_maintenance_in_check_mode_asks_nothing_and_changes_nothing(world):
+    world.switch(steps=["maintenance_on"], maintenance_duration=30)
+    world.opener = Opener(AssertionError("no request expected in check mode"))
+
+    result = world.switch(check_mode=True, steps=["maintenance_on", "maintenance_off"], maintenance_duration=30)
+
+    assert [step["changed"] for step in result["steps"]] == [False, True]
+    assert result["steps"][1]["msg"] == "maintenance off (health gate not asked in check mode)"
+    assert world.maintenance() == "600"
 
 
 # ------------------------------------------------------------------------------------ stop and restore
@@ -583,15 +686,17 @@ def test_check_mode_failure_changed_nothing(world):
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        (dict(steps=[]), "steps is empty: name at least one of stop, switch, reload, warmup, restore, health"),
+        (dict(steps=[]), "steps is empty: name at least one of maintenance_on, stop, switch, reload, warmup"),
         (dict(steps=None), "steps is empty"),
-        (dict(steps=["switch", "rollback"]), "steps: 'rollback' not one of stop, switch, reload, warmup, restore"),
+        (dict(steps=["switch", "rollback"]), "steps: 'rollback' not one of maintenance_on, stop, switch, reload"),
         (dict(steps=["stop", "switch", "stop", "switch"]), "steps: stop, switch named twice"),
         (dict(health_timeout=-1), "health_timeout must be 0 or more seconds, got -1"),
         (dict(warmup_timeout=-5), "warmup_timeout must be 0 or more seconds, got -5"),
         (dict(reload_units=["php8.2-fpm service"]), "'php8.2-fpm service' is not a unit name"),
         (dict(reload_units=[""]), "'' is not a unit name"),
         (dict(health_units=["nginx.service", "--all"]), "'--all' is not a unit name"),
+        (dict(maintenance_duration=0), "duration must be a number of minutes above 0, got 0"),
+        (dict(maintenance_retry_after=-1), "retry_after must be 0 or more seconds, got -1"),
     ],
 )
 def test_bad_parameters_are_refused_before_anything_runs(world, overrides, message):

@@ -25,6 +25,7 @@ from ansible_collections.orocloud.ops.tests.unit.plugins.module_utils.test_app_s
     World,
     healthy,
 )
+from ansible_collections.orocloud.ops.tests.unit.plugins.modules._results import warnings
 
 # Every test here writes the operation log in tmp_path (the oplog fixture of conftest.py).
 pytestmark = pytest.mark.usefixtures("oplog")
@@ -34,7 +35,7 @@ pytestmark = pytest.mark.usefixtures("oplog")
 def world(monkeypatch, tmp_path):
     """The node: run_command is its systemd, open_url its health endpoint."""
     node = World(tmp_path / "node")
-    monkeypatch.setattr(AnsibleModule, "run_command", lambda self, argv, **kwargs: node.systemd(argv))
+    monkeypatch.setattr(AnsibleModule, "run_command", lambda self, argv, **kwargs: node.run(argv, kwargs.get("cwd")))
 
     def open_url(url, **kwargs):
         return node.opener(url, **kwargs)  # looked up at each call: a test may replace world.opener
@@ -179,3 +180,12 @@ def test_an_unknown_step_is_refused_by_the_argument_spec(capsys, world):
 
     assert code == 1 and "value of steps must be one or more of" in result["msg"]
     assert world.current() == "6.1.0"
+
+
+def test_maintenance_mode_warnings_reach_the_run_and_the_window_is_recorded(capsys, world):
+    code, result = run(capsys, world, steps=["maintenance_on", "stop", "switch"], maintenance_comment="patch")
+
+    assert code == 0 and world.maintenance() == "600"
+    assert [step["step"] for step in result["steps"]] == ["maintenance_on", "stop", "switch"]
+    assert any(text.startswith("no downtime window declared") for text in warnings(result))
+    assert "warnings" not in result["log_entry"]["details"]
