@@ -164,6 +164,8 @@ class _Node:
         self.clock, self.sleep, self.opener = clock, sleep, opener
         self.services = {"captured": [], "stopped": [], "started": []}
         self.warnings = []
+        # The downtime window maintenance_on declared (the record of app_maintenance).
+        self.window = None
 
     def _maintenance(self, state):
         params = _maintenance_params(self.params, state)
@@ -183,6 +185,8 @@ class _Node:
                 changed=exc.changed,
             ) from None
         self.warnings.extend(result["warnings"])
+        if state == "on":
+            self.window = {key: result["record"][key] for key in ("since", "until", "duration", "comment", "user")}
         return result["changed"], "maintenance %s (%s)" % (state, result["flag"])
 
     def maintenance_on(self):
@@ -299,6 +303,7 @@ def switch_node(params, run, *, check_mode=False, clock=None, sleep=None, opener
         "steps": done,
         "seconds": round(clock() - started, 3),
         "services": node.services,
+        "maintenance": node.window,
         "warnings": node.warnings,
         "diff": {
             "before": {"current": before},

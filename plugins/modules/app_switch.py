@@ -30,14 +30,14 @@ description:
   - V(maintenance_off) - maintenance mode off, after the health gate of M(orocloud.ops.app_maintenance)
     (O(health_url) must answer C(ok) with O(version)); needs O(health_url).
   - A scheduled downtime on a node is then two calls around the platform update -
-    V(maintenance_on), V(stop), V(switch), then V(reload), V(warmup), V(restore), V(health), V(maintenance_off) - so
-    that the window the clients see is the application's own work and one round trip.
+    V(maintenance_on), V(stop), V(switch), then V(reload), V(warmup), V(restore), V(health), V(maintenance_off) -
+    and the maintenance mode adds no round trip of its own to the window the clients see.
   - Only the steps of O(steps) run, always in the order above. The first step that fails stops the call; the
     error names the step and the steps done before it. Nothing is undone - switch back with the same module
     (O(version) the previous release, O(steps) without V(stop)).
   - Each call that changes something (not in check mode) is recorded in the node's operation log - operation
-    C(release), action C(switch), details the release before and after and the seconds of each step; a failed
-    call as V(failed).
+    C(release), action C(switch), details the release before and after, the seconds of each step and the downtime
+    window V(maintenance_on) declared; a failed call as V(failed).
 author:
   - orocloud.ops contributors (!UNKNOWN)
 requirements:
@@ -171,15 +171,18 @@ EXAMPLES = r"""
     health_url: http://127.0.0.1/health
     health_units: [nginx.service, php8.2-fpm.service]
 
-- name: Scheduled downtime, before oro:platform:update - services stopped, release switched
+- name: Scheduled downtime, before oro:platform:update - maintenance on, services stopped, release switched
   orocloud.ops.app_switch:
     version: 6.1.2
-    steps: [stop, switch]
+    steps: [maintenance_on, stop, switch]
+    maintenance_duration: 30
+    maintenance_comment: patch 6.1.1 to 6.1.2
+    maintenance_user: alice
 
-- name: After oro:platform:update - php-fpm, cache, services, health
+- name: After oro:platform:update - php-fpm, cache, services, health, maintenance off
   orocloud.ops.app_switch:
     version: 6.1.2
-    steps: [reload, warmup, restore, health]
+    steps: [reload, warmup, restore, health, maintenance_off]
     health_url: http://127.0.0.1/health
 
 - name: Switch a node back to the release it ran
@@ -218,6 +221,13 @@ services:
   returned: always
   type: dict
   sample: {captured: ["oro-cron.timer"], stopped: ["oro-cron.timer"], started: ["oro-cron.timer"]}
+maintenance:
+  description:
+    - The downtime window V(maintenance_on) declared (see M(orocloud.ops.app_maintenance)'s C(record)), also in
+      the operation log's entry; V(null) when V(maintenance_on) did not run.
+  returned: always
+  type: dict
+  sample: {since: "2026-03-02T10:00:00Z", until: "2026-03-02T10:30:00Z", duration: 30, comment: patch, user: alice}
 diff:
   description: The release C(current) points to, before and after (with C(--diff)).
   returned: when diff mode is on
@@ -302,6 +312,8 @@ def main():
             "seconds": result["seconds"],
             "steps": {step["step"]: step["seconds"] for step in result["steps"]},
         }
+        if result["maintenance"]:
+            details["maintenance"] = result["maintenance"]
     except SwitchError as exc:
         changed = exc.changed and not module.check_mode
         outcome = ". The node changed before it stopped." if changed else ". Nothing was changed."

@@ -328,10 +328,12 @@ def test_scheduled_downtime_with_the_maintenance_mode_in_the_two_calls(world):
         "patch 6.1.0 -> 6.1.1",
         "alice",
     )
+    assert first["maintenance"] == {key: record[key] for key in ("since", "until", "duration", "comment", "user")}
 
     second = world.switch(steps=["maintenance_off", "reload", "warmup", "restore", "health"])
 
     assert names(second) == ["reload", "warmup", "restore", "health", "maintenance_off"]
+    assert second["maintenance"] is None
     assert world.maintenance() is None and not (world.app / "shared" / "maintenance.json").exists()
     # Oro's own commands, each of the release current points to at the time.
     assert world.warmups() == [

@@ -189,3 +189,11 @@ def test_maintenance_mode_warnings_reach_the_run_and_the_window_is_recorded(caps
     assert [step["step"] for step in result["steps"]] == ["maintenance_on", "stop", "switch"]
     assert any(text.startswith("no downtime window declared") for text in warnings(result))
     assert "warnings" not in result["log_entry"]["details"]
+    window = result["log_entry"]["details"]["maintenance"]
+    assert window == result["maintenance"] and (window["comment"], window["duration"]) == ("patch", None)
+
+
+def test_a_switch_without_maintenance_records_no_window(capsys, world):
+    code, result = run(capsys, world)
+
+    assert code == 0 and result["maintenance"] is None and "maintenance" not in result["log_entry"]["details"]
