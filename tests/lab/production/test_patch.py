@@ -2,9 +2,9 @@
 downtime with a migration and zero lost rows, the strategy `auto` picks, refusals, and fault injection
 (a release failing its health check on one node, a migration failing part-way, the controller killed).
 
-These tests change the deployed release, so they run last (conftest.py) and in this order:
-6.1.0 → 6.1.1 rolling under load; back to 6.1.0; faults (a) and (c) on 6.1.0 → 6.1.1; refusals of
-rolling/source for 6.1.2; fault (b) and the downtime patch 6.1.1 → 6.1.2.
+These tests change the deployed release, so they run last (conftest.py) and in this order: refusals and a
+check-mode run on 6.1.0; 6.1.0 → 6.1.1 rolling under load; back to 6.1.0; faults (a) and (c) on 6.1.0 → 6.1.1;
+refusals of rolling/source for 6.1.2; fault (b) and the downtime patch 6.1.1 → 6.1.2.
 """
 
 import json
@@ -44,10 +44,10 @@ def _args(version, **extra):
             "-e", json.dumps(variables)]
 
 
-def patch(version, **extra):
-    """Run the patch playbook; (returncode, output with blanks folded)."""
-    result = subprocess.run(_args(version, **extra), check=False, capture_output=True, text=True, env=_env(),
-                            cwd=str(ROOT))
+def patch(version, *options, **extra):
+    """Run the patch playbook (ansible-playbook ``options`` beside it); (returncode, output with blanks folded)."""
+    result = subprocess.run(_args(version, **extra) + list(options), check=False, capture_output=True, text=True,
+                            env=_env(), cwd=str(ROOT))
     return result.returncode, " ".join((result.stdout + result.stderr).split())
 
 
@@ -192,6 +192,29 @@ def test_bad_input_is_refused_and_changes_nothing(case, catalog):
     assert not lock_held()
     for name in web_nodes():
         assert not node(name).file(APP_ROOT + "/shared/maintenance.flag").exists
+
+
+def test_a_check_mode_run_says_what_it_would_do_and_changes_nothing():
+    before = {name: (current(name), releases(name)) for name in app_nodes()}
+    def logs():
+        return {name: node(name).run("cat /var/log/orocloud/operations.log").stdout for name in app_nodes()}
+
+    logs_before = logs()
+
+    rc, out = patch("6.1.1", "--check")
+
+    assert rc == 0, out[-3000:]
+    assert "Check mode, nothing was changed: env_orolab_prod would be patched 6.1.0 → 6.1.1 with strategy rolling on" \
+        in out, out[-3000:]
+    assert "schema change: no" in out
+    assert {name: (current(name), releases(name)) for name in app_nodes()} == before
+    assert logs() == logs_before, "nothing recorded"
+    assert not lock_held() and all_in_rotation(), lb_states()
+    for name in app_nodes():
+        assert node(name).run("ls /var/lib/orocloud/artifacts/*.tar.gz").rc != 0, "no tarball copied"
+    # A refusal a real run would meet, met in check mode too.
+    rc, out = patch("6.1.1", "--check", patch_checksum="0" * 64)
+    assert rc != 0 and "is not the expected " + "0" * 64 in out, out[-2000:]
 
 
 # ------------------------------------------------------------------------------------------ rolling
@@ -373,3 +396,14 @@ def test_auto_picks_a_scheduled_downtime_for_a_release_with_a_migration():
     assert not lock_held()
     for name in web_nodes():
         assert not node(name).file(APP_ROOT + "/shared/maintenance.flag").exists
+        # The window opened and closed inside the node's own two switch calls, declared with the run's comment.
+        entries = [json.loads(line) for line in
+                   node(name).check_output("cat /var/log/orocloud/operations.log").splitlines()]
+        switches = [e for e in entries if (e["operation"], e["action"]) == ("release", "switch")
+                    and e["details"].get("to") == "6.1.2" and e["result"] == "changed"][-2:]
+        steps = [list(e["details"]["steps"]) for e in switches]
+        assert steps == [["maintenance_on", "stop", "switch"],
+                         ["reload", "warmup", "restore", "health", "maintenance_off"]], switches
+        window = switches[0]["details"]["maintenance"]
+        assert (window["comment"], window["user"]) == ("lab downtime patch", "lab-operator"), window
+        assert window["duration"] and window["until"], window
