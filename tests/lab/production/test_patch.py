@@ -196,6 +196,7 @@ def test_bad_input_is_refused_and_changes_nothing(case, catalog):
 
 def test_a_check_mode_run_says_what_it_would_do_and_changes_nothing():
     before = {name: (current(name), releases(name)) for name in app_nodes()}
+
     def logs():
         return {name: node(name).run("cat /var/log/orocloud/operations.log").stdout for name in app_nodes()}
 
