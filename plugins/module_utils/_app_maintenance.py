@@ -370,9 +370,9 @@ def _plan_off(params, node, before, result, *, opener, sleep):
         )
         if not health["ok"]:
             if not params["force"]:
+                # What leaves maintenance anyway is the caller's to say (app_maintenance's force).
                 raise MaintenanceError(
-                    "health gate failed, maintenance stays on (%s): %s; force: true leaves it anyway"
-                    % (node.flag, health["message"]),
+                    "health gate failed, maintenance stays on (%s): %s" % (node.flag, health["message"]),
                     health=health,
                 )
             result["warnings"].append("health gate failed, leaving maintenance anyway (force): %s" % health["message"])

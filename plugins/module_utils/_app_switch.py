@@ -180,8 +180,8 @@ class _Node:
                 raise
             # This module has no force: say which one leaves maintenance anyway.
             raise MaintenanceError(
-                "health gate failed, maintenance stays on: %s; orocloud.ops.app_maintenance state=off force=true "
-                "leaves it anyway" % exc.health["message"],
+                "%s; orocloud.ops.app_maintenance state=off force=true leaves it anyway" % exc,
+                health=exc.health,
                 changed=exc.changed,
             ) from None
         self.warnings.extend(result["warnings"])

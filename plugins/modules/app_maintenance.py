@@ -340,7 +340,8 @@ def main():
     try:
         result = ensure_maintenance(params, run, check_mode=module.check_mode)
     except MaintenanceError as exc:
-        message = str(exc).rstrip(".") + (". The run stopped half way." if exc.changed else ". Nothing was changed.")
+        message = str(exc).rstrip(".") + ("; force: true leaves it anyway" if exc.health else "")
+        message += ". The run stopped half way." if exc.changed else ". Nothing was changed."
         result = dict(failed=True, msg=message, health=exc.health, changed=exc.changed, warnings=[])
     for warning in result.pop("warnings"):
         module.warn(warning)
