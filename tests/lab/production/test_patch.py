@@ -338,6 +338,28 @@ def test_rolling_or_source_for_a_release_with_a_migration_is_refused(strategy):
     assert not lock_held()
 
 
+def test_a_check_mode_run_asks_an_unpacked_release_its_own_dry_runs():
+    # The refusals above unpacked 6.1.2 beside 6.1.1: check mode asks it, read-only, which migrations it would run.
+    (cron,) = with_role("cron")
+    assert node(cron).file(APP_ROOT + "/releases/6.1.2/VERSION").exists
+    before = {name: (current(name), releases(name), node(name).run("cat /var/log/orocloud/operations.log").stdout)
+              for name in app_nodes()}
+
+    rc, out = patch("6.1.2", "--check")
+    assert rc == 0, out[-3000:]
+    assert "would be patched 6.1.1 → 6.1.2 with strategy downtime on" in out and "schema change: yes." in out, \
+        out[-3000:]
+    assert "from the release catalog only" not in out
+    rc, out = patch("6.1.2", "--check", patch_strategy="rolling")
+    assert rc != 0 and "patch_strategy=rolling is refused for 6.1.1 → 6.1.2" in out, out[-3000:]
+    assert "oro:migration:load --dry-run: List of migrations to execute:" in out, "the release's own answer"
+    assert "6.1.2/0001_app_row_version" in out
+
+    assert {name: (current(name), releases(name), node(name).run("cat /var/log/orocloud/operations.log").stdout)
+            for name in app_nodes()} == before, "nothing switched, unpacked or recorded"
+    assert not lock_held() and all_in_rotation(), lb_states()
+
+
 def test_a_migration_failing_part_way_is_answered_by_a_restore():
     (cron,) = with_role("cron")
     rows = write_rows(5)
