@@ -269,13 +269,16 @@ def _extract(tar, members, destination):
 class Layout:
     """Paths and owners of an application root."""
 
-    def __init__(self, app_root, owner, group):
+    def __init__(self, app_root, owner=None, group=None):
         self.root = os.path.normpath(app_root)
         self.releases = os.path.join(self.root, "releases")
         self.current = os.path.join(self.root, "current")
         self.shared = os.path.join(self.root, "shared")
         self.history_file = os.path.join(self.releases, HISTORY_FILE)
         self.owner, self.group = owner, group
+        if owner is None:
+            # Read only (release_info): nothing is written, so nobody owns anything.
+            return
         try:
             self.uid = pwd.getpwnam(owner).pw_uid
         except KeyError:
@@ -473,6 +476,35 @@ def to_prune(layout, record, releases, keep, protected):
         key=lambda v: (installed_at(layout, record, v), version_key(v)),
     )
     return candidates[: max(0, len(releases) - keep)]
+
+
+def release_info(app_root):
+    """What ``app_root`` holds, read only (the result of the module app_release_info).
+
+    ``releases`` are the complete release directories (their ``VERSION`` names them), in version order;
+    ``incomplete`` the others. A ``current`` that is not a symlink into ``releases/`` is a ReleaseError, as for
+    app_release.
+    """
+    layout = Layout(app_root)
+    if os.path.lexists(layout.root) and not os.path.isdir(layout.root):
+        raise ReleaseError("%s exists and is not a directory" % layout.root)
+    try:
+        current = read_current(layout)
+        names = list_releases(layout)
+        record = read_history(layout, current)
+        complete = [version for version in names if release_version(layout, version) == version]
+        return {
+            "app_root": layout.root,
+            "current": current,
+            "previous": previous_of(record["history"], current),
+            "releases": complete,
+            "incomplete": [version for version in names if version not in complete],
+            "installed": {version: _iso(installed_at(layout, record, version)) for version in complete},
+            "history": record["history"],
+            "leftovers": leftovers(layout),
+        }
+    except OSError as exc:
+        raise ReleaseError("%s: %s" % (exc.filename or layout.root, exc.strerror or exc)) from None
 
 
 # ------------------------------------------------------------------------------------ actions

@@ -31,14 +31,7 @@ requirements:
   - Root on the node (C(become)) - the journal, the operation log and every C(authorized_keys) are read.
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-    details: Reads only; runs the same in check mode.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
+  - orocloud.ops.read_only
 options:
   user:
     description:

@@ -20,14 +20,7 @@ requirements:
   - Python 3.9 or later on the node, standard library only.
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-    details: Reads only; runs the same in check mode.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
+  - orocloud.ops.read_only
 options:
   path:
     description:

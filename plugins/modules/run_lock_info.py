@@ -21,14 +21,8 @@ requirements:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
+  - orocloud.ops.read_only
 attributes:
-  check_mode:
-    support: full
-    details: Reads only; runs the same in check mode.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
   action:
     support: full
     details: The action plugin checks staleness on the controller.

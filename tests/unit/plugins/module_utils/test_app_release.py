@@ -732,3 +732,49 @@ def test_missing_parents_of_the_application_root_are_created(tmp_path, artifacts
     result = release(root, artifacts, "6.1.0")
 
     assert result["current"] == "6.1.0" and mode(root) == 0o755 and (root / "current" / "VERSION").is_file()
+
+
+# ------------------------------------------------------------------------------------ release_info
+
+
+def test_release_info_tells_what_the_root_holds_and_changes_nothing(root, artifacts):
+    release(root, artifacts, "6.1.0", now=T0)
+    release(root, artifacts, "6.1.1", now=T0 + 60)
+    release(root, artifacts, "6.1.2", state="present", now=T0 + 120)
+    (root / "releases" / "6.1.3").mkdir()  # no VERSION: an unpacking that did not finish is not a release
+    (root / "releases" / "6.1.4").mkdir()
+    (root / "releases" / "6.1.4" / "VERSION").write_text("6.1.0\n")
+    (root / "releases" / (ar.TMP_PREFIX + "6.1.5")).mkdir()
+    before = tree(root)
+
+    info = ar.release_info(str(root))
+
+    assert tree(root) == before
+    assert (info["current"], info["previous"]) == ("6.1.1", "6.1.0")
+    assert info["releases"] == ["6.1.0", "6.1.1", "6.1.2"] and info["incomplete"] == ["6.1.3", "6.1.4"]
+    assert info["installed"]["6.1.2"] == "2026-01-01T00:02:00Z" and set(info["installed"]) == set(info["releases"])
+    assert [entry["version"] for entry in info["history"]] == ["6.1.0", "6.1.1"]
+    assert info["leftovers"] == [str(root / "releases" / (ar.TMP_PREFIX + "6.1.5"))]
+    assert info["app_root"] == str(root)
+
+
+def test_release_info_of_a_root_without_releases(root):
+    assert ar.release_info(str(root)) == {
+        "app_root": str(root), "current": None, "previous": None, "releases": [], "incomplete": [], "installed": {},
+        "history": [], "leftovers": [],
+    }
+
+
+def test_release_info_of_a_current_that_is_no_symlink_names_it(root, artifacts):
+    release(root, artifacts, "6.1.0")
+    os.unlink(str(root / "current"))
+    (root / "current").mkdir()
+
+    with pytest.raises(ar.ReleaseError, match="current is not a symlink"):
+        ar.release_info(str(root))
+
+    (root / "current").rmdir()
+    root_file = root.parent / "file"
+    root_file.write_text("")
+    with pytest.raises(ar.ReleaseError, match="exists and is not a directory"):
+        ar.release_info(str(root_file))
