@@ -15,7 +15,8 @@ release, the database recreated and installed by that release, every web node in
    same load: wall time, failures, p99;
 4. scheduled downtime 6.1.1 -> 6.1.2 by hand (maintenance on, services stopped, switch everywhere,
    oro:platform:update once, reload, warm-up, services started, maintenance off) and 5. with the playbook:
-   the downtime window as the client sees it (first to last 503 of a poller through the load balancer).
+   the downtime window as the client sees it (first to last 503 of one client on the client node
+   polling through the load balancer every 20 ms).
 
 Prints the figures and the ratios: rolling wall time / the hand-made steps (goal <= 1.3) and downtime window /
 the hand-made window, i.e. the application's own update and restart (goal <= 1.2). The playbook's own time is
@@ -97,15 +98,19 @@ def wait_up(nodes, timeout=60):
 
 
 class Load:
-    def __init__(self, name, seconds=None):
+    """The lab's load generator on the client node, through the load balancer, until finish()."""
+
+    def __init__(self, name, seconds=None, clients=CLIENTS, interval=0.0):
         self.out, self.stop = "/root/bench-%s.json" % name, "/root/bench-%s.stop" % name
         subprocess.run(["podman", "cp", str(ROOT / "tests" / "lab" / "loadgen.py"), CLIENT + ":/root/loadgen.py"],
                        check=True)
         sh(CLIENT, "rm -f %s %s" % (self.out, self.stop))
         args = ["--duration", str(seconds)] if seconds else ["--stop-file", self.stop]
         subprocess.run(["podman", "exec", "-d", CLIENT, "python3", "/root/loadgen.py", "--url", URL + "/health",
-                        "--concurrency", str(CLIENTS), "--out", self.out, *args], check=True,
-                       stdout=subprocess.DEVNULL)
+                        "--concurrency", str(clients), "--interval", str(interval), "--out", self.out, *args],
+                       check=True, stdout=subprocess.DEVNULL)
+        # podman exec -d returns when the process starts: let it send its first requests before the case begins.
+        time.sleep(0.5)
 
     def finish(self):
         sh(CLIENT, "touch %s" % self.stop)
@@ -117,25 +122,16 @@ class Load:
         raise SystemExit("the load generator did not finish")
 
 
-class Window:
-    """Polls the storefront through the load balancer; the window is the first to the last 503."""
+class Window(Load):
+    """One client polling the storefront through the load balancer every 20 ms, on the client node itself; the
+    window is the first to the last failed request (503: maintenance)."""
 
-    def __init__(self):
-        self.seen, self.done = [], threading.Event()
-        self.thread = threading.Thread(target=self.poll)
-        self.thread.start()
-
-    def poll(self):
-        while not self.done.is_set():
-            code = sh(CLIENT, "curl -sk -o /dev/null -w '%%{http_code}' --max-time 5 %s/health" % URL, check=False)
-            self.seen.append((time.monotonic(), code))
-            time.sleep(0.1)
+    def __init__(self, name):
+        super().__init__("window-" + name, clients=1, interval=0.02)
 
     def finish(self):
-        self.done.set()
-        self.thread.join()
-        down = [t for t, code in self.seen if code != "200"]
-        return (down[-1] - down[0]) if down else 0.0
+        span = super().finish()["failure_span"]
+        return (span[1] - span[0]) if span else 0.0
 
 
 def node_steps(node, version):
@@ -290,12 +286,12 @@ def one_run(baseline):
     rolling_load = load.finish()
 
     reset("6.1.1")
-    window = Window()
+    window = Window("by-hand")
     downtime_by_hand("6.1.1", "6.1.2")
     window_by_hand = window.finish()
 
     reset("6.1.1")
-    window = Window()
+    window = Window("playbook")
     downtime_wall = playbook("6.1.2")
     window_playbook = window.finish()
     return {

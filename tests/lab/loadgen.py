@@ -152,6 +152,9 @@ def main(argv=None):
         "requests": stats.requests,
         "failed": len(stats.failures),
         "failures": stats.failures[:50],
+        # When the first and the last failed request started (seconds from the start): a downtime window.
+        "failure_span": [min(f["at"] for f in stats.failures), max(f["at"] for f in stats.failures)]
+        if stats.failures else None,
         # Keep-alive connections found closed before a request was sent on them (resent, not failed).
         "idle_closes": stats.idle_closes,
         "statuses": stats.statuses,
