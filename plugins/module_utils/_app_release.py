@@ -478,6 +478,17 @@ def to_prune(layout, record, releases, keep, protected):
     return candidates[: max(0, len(releases) - keep)]
 
 
+def read_state(layout):
+    """``(current, releases, record, previous)`` of an application root: what a run plans from, what
+    release_info returns. A root that is not a directory is a ReleaseError."""
+    if os.path.lexists(layout.root) and not os.path.isdir(layout.root):
+        raise ReleaseError("%s exists and is not a directory" % layout.root)
+    current = read_current(layout)
+    releases = list_releases(layout)
+    record = read_history(layout, current)
+    return current, releases, record, previous_of(record["history"], current)
+
+
 def release_info(app_root):
     """What ``app_root`` holds, read only (the result of the module app_release_info).
 
@@ -486,17 +497,13 @@ def release_info(app_root):
     app_release.
     """
     layout = Layout(app_root)
-    if os.path.lexists(layout.root) and not os.path.isdir(layout.root):
-        raise ReleaseError("%s exists and is not a directory" % layout.root)
     try:
-        current = read_current(layout)
-        names = list_releases(layout)
-        record = read_history(layout, current)
+        current, names, record, previous = read_state(layout)
         complete = [version for version in names if release_version(layout, version) == version]
         return {
             "app_root": layout.root,
             "current": current,
-            "previous": previous_of(record["history"], current),
+            "previous": previous,
             "releases": complete,
             "incomplete": [version for version in names if version not in complete],
             "installed": {version: _iso(installed_at(layout, record, version)) for version in complete},
@@ -609,12 +616,7 @@ def ensure_release(params, check_mode=False, now=None):
 
 def _plan(params, layout, now, plan):
     state, version = params["state"], params["version"]
-    if os.path.lexists(layout.root) and not os.path.isdir(layout.root):
-        raise ReleaseError("%s exists and is not a directory" % layout.root)
-    current = read_current(layout)
-    releases = list_releases(layout)
-    record = read_history(layout, current)
-    previous = previous_of(record["history"], current)
+    current, releases, record, previous = read_state(layout)
 
     plan.update(version=version, layout=[], links=[], switch_to=None, rolled_back=None, record=None)
     if state == "rolled_back":
